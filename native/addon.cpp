@@ -1,0 +1,16 @@
+// Module entry point. N-API modules are context-aware: each thread that loads the addon gets
+// its own AddonState, so several worker_threads and jest's per-file reloads are safe.
+#include <napi.h>
+
+#include "binding/addon_state.h"
+#include "binding/losses.h"
+#include "binding/runtime.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new tl::binding::AddonState());
+  tl::binding::exportRuntime(env, exports);
+  tl::binding::exportLosses(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(torch_losses, Init)

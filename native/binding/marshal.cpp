@@ -1,0 +1,182 @@
+#include "marshal.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "../common/errors.h"
+
+namespace tl::binding {
+namespace {
+
+constexpr size_t kMaxDims = 16;
+
+const char* describe(const Napi::Value& value) {
+  if (value.IsUndefined()) return "undefined";
+  if (value.IsNull()) return "null";
+  if (value.IsTypedArray()) {
+    switch (value.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_int8_array: return "Int8Array";
+      case napi_uint8_array: return "Uint8Array";
+      case napi_uint8_clamped_array: return "Uint8ClampedArray";
+      case napi_int16_array: return "Int16Array";
+      case napi_uint16_array: return "Uint16Array";
+      case napi_int32_array: return "Int32Array";
+      case napi_uint32_array: return "Uint32Array";
+      case napi_float32_array: return "Float32Array";
+      case napi_float64_array: return "Float64Array";
+      case napi_bigint64_array: return "BigInt64Array";
+      case napi_biguint64_array: return "BigUint64Array";
+      default: return "a typed array";
+    }
+  }
+  if (value.IsArray()) return "an array";
+  if (value.IsNumber()) return "a number";
+  if (value.IsString()) return "a string";
+  if (value.IsBoolean()) return "a boolean";
+  if (value.IsBigInt()) return "a bigint";
+  if (value.IsFunction()) return "a function";
+  return "an object";
+}
+
+bool isFloatArray(const Napi::Value& value) {
+  if (!value.IsTypedArray()) return false;
+  const auto type = value.As<Napi::TypedArray>().TypedArrayType();
+  return type == napi_float32_array || type == napi_float64_array;
+}
+
+std::vector<int64_t> shapeFromJs(const Napi::Value& value, const char* name) {
+  if (!value.IsArray()) typeError("`", name, ".shape` must be an array of integers, got ", describe(value));
+  const Napi::Array array = value.As<Napi::Array>();
+  const uint32_t dims = array.Length();
+  if (dims > kMaxDims) rangeError("`", name, ".shape` has ", dims, " dimensions; at most ", kMaxDims, " are supported");
+  std::vector<int64_t> shape;
+  shape.reserve(dims);
+  for (uint32_t i = 0; i < dims; ++i) {
+    const Napi::Value entry = array.Get(i);
+    if (!entry.IsNumber()) typeError("`", name, ".shape[", i, "]` must be an integer, got ", describe(entry));
+    const double size = entry.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(size) || std::floor(size) != size) {
+      typeError("`", name, ".shape[", i, "]` must be an integer, got ", size);
+    }
+    if (size < 0 || size > static_cast<double>(std::numeric_limits<int64_t>::max() / 2)) {
+      rangeError("`", name, ".shape[", i, "]` must be a non-negative size, got ", size);
+    }
+    shape.push_back(static_cast<int64_t>(size));
+  }
+  return shape;
+}
+
+// The typed array's first element. Works for views on ArrayBuffers and SharedArrayBuffers alike;
+// a detached buffer reports length 0 (and possibly a null pointer, never dereferenced then).
+uint8_t* elementData(const Napi::TypedArray& array) {
+  void* data = nullptr;
+  napi_status status = napi_get_typedarray_info(array.Env(), array, nullptr, nullptr, &data,
+                                                nullptr, nullptr);
+  if (status != napi_ok) typeError("cannot read the typed array's memory");
+  return static_cast<uint8_t*>(data);
+}
+
+std::string shapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+}  // namespace
+
+at::Tensor tensorFromJs(const Napi::Value& value, const char* name) {
+  Napi::Value data = value;
+  std::vector<int64_t> shape;
+  bool explicitShape = false;
+  if (!isFloatArray(value)) {
+    if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction()) {
+      typeError("`", name, "` must be a Float32Array or { data: Float32Array, shape: number[] }, got ",
+                describe(value));
+    }
+    const Napi::Object object = value.As<Napi::Object>();
+    data = object.Get("data");
+    if (!isFloatArray(data)) {
+      typeError("`", name, ".data` must be a Float32Array or Float64Array, got ", describe(data));
+    }
+    shape = shapeFromJs(object.Get("shape"), name);
+    explicitShape = true;
+  }
+  const Napi::TypedArray array = data.As<Napi::TypedArray>();
+  const size_t length = array.ElementLength();
+  if (!explicitShape) shape = {static_cast<int64_t>(length)};
+
+  int64_t numel = 1;
+  for (const int64_t size : shape) {
+    if (__builtin_mul_overflow(numel, size, &numel)) {
+      rangeError("`", name, ".shape` ", shapeText(shape), " has more elements than can be addressed");
+    }
+  }
+  if (static_cast<uint64_t>(numel) != length) {
+    rangeError("`", name, ".shape` ", shapeText(shape), " holds ", numel, " elements but `", name,
+               ".data` has ", length, length == 0 ? " (is its buffer detached?)" : "");
+  }
+  const bool isDouble = array.TypedArrayType() == napi_float64_array;
+  const auto dtype = isDouble ? at::kDouble : at::kFloat;
+  if (numel == 0) return at::empty(shape, at::TensorOptions().dtype(dtype));
+  return at::from_blob(elementData(array), shape, at::TensorOptions().dtype(dtype));
+}
+
+at::Tensor onDevice(const at::Tensor& tensor, const c10::Device& device) {
+  return device.is_cpu() ? tensor : tensor.to(device);
+}
+
+void requireSameDtype(const char* name, const at::Tensor& tensor, const char* otherName,
+                      const at::Tensor& other) {
+  if (tensor.scalar_type() != other.scalar_type()) {
+    typeError("`", name, "` is ", tensor.scalar_type() == at::kDouble ? "Float64Array" : "Float32Array",
+              " but `", otherName, "` is ", other.scalar_type() == at::kDouble ? "Float64Array" : "Float32Array",
+              "; pass both in the same precision");
+  }
+}
+
+at::Tensor labelsFromJs(const Napi::Value& value, const char* name) {
+  if (value.IsTypedArray()) {
+    const Napi::TypedArray array = value.As<Napi::TypedArray>();
+    const auto length = static_cast<int64_t>(array.ElementLength());
+    if (length == 0) return at::empty({0}, at::kLong);
+    if (array.TypedArrayType() == napi_int32_array) {
+      return at::from_blob(elementData(array), {length}, at::kInt).to(at::kLong);
+    }
+    if (array.TypedArrayType() == napi_bigint64_array) {
+      return at::from_blob(elementData(array), {length}, at::kLong).clone();
+    }
+  } else if (value.IsArray()) {
+    const Napi::Array array = value.As<Napi::Array>();
+    const uint32_t length = array.Length();
+    at::Tensor labels = at::empty({static_cast<int64_t>(length)}, at::kLong);
+    int64_t* out = labels.data_ptr<int64_t>();
+    for (uint32_t i = 0; i < length; ++i) {
+      const Napi::Value entry = array.Get(i);
+      const double label = entry.IsNumber() ? entry.As<Napi::Number>().DoubleValue() : NAN;
+      if (!std::isfinite(label) || std::floor(label) != label || std::fabs(label) > 9007199254740991.0) {
+        typeError("`", name, "[", i, "]` must be an integer label, got ",
+                  entry.IsNumber() ? std::to_string(label) : describe(entry));
+      }
+      out[i] = static_cast<int64_t>(label);
+    }
+    return labels;
+  }
+  typeError("`", name, "` must be an Int32Array, BigInt64Array or number[], got ", describe(value));
+}
+
+Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor) {
+  const at::Tensor host = tensor.to(at::kCPU).contiguous();
+  const size_t count = static_cast<size_t>(host.numel());
+  if (host.scalar_type() == at::kDouble) {
+    Napi::Float64Array out = Napi::Float64Array::New(env, count);
+    if (count) std::memcpy(out.Data(), host.data_ptr<double>(), count * sizeof(double));
+    return out;
+  }
+  const at::Tensor asFloat = host.to(at::kFloat);
+  Napi::Float32Array out = Napi::Float32Array::New(env, count);
+  if (count) std::memcpy(out.Data(), asFloat.data_ptr<float>(), count * sizeof(float));
+  return out;
+}
+
+}  // namespace tl::binding

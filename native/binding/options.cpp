@@ -1,0 +1,56 @@
+#include "options.h"
+
+#include <cmath>
+
+#include "../common/errors.h"
+#include "device.h"
+
+namespace tl::binding {
+
+OptionReader::OptionReader(const Napi::Value& value) {
+  if (!value.IsUndefined() && !value.IsNull()) {
+    if (!value.IsObject() || value.IsArray()) typeError("`options` must be an object");
+    object_ = value.As<Napi::Object>();
+    present_ = true;
+  }
+  device_ = resolveDevice(text("device", "cpu"));
+}
+
+Napi::Value OptionReader::get(const char* key) const {
+  return present_ ? object_.Get(key) : Napi::Value();
+}
+
+double OptionReader::number(const char* key, double fallback, bool allowInfinity) const {
+  const Napi::Value value = get(key);
+  if (value.IsEmpty() || value.IsUndefined()) return fallback;
+  if (!value.IsNumber()) typeError("`", key, "` must be a number");
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (std::isnan(number) || (!allowInfinity && std::isinf(number))) {
+    rangeError("`", key, "` must be a finite number, got ", number);
+  }
+  return number;
+}
+
+bool OptionReader::flag(const char* key, bool fallback) const {
+  const Napi::Value value = get(key);
+  if (value.IsEmpty() || value.IsUndefined()) return fallback;
+  if (!value.IsBoolean()) typeError("`", key, "` must be a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
+std::string OptionReader::text(const char* key, const std::string& fallback) const {
+  const Napi::Value value = get(key);
+  if (value.IsEmpty() || value.IsUndefined()) return fallback;
+  if (!value.IsString()) typeError("`", key, "` must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
+ops::Reduction OptionReader::reduction() const {
+  const std::string name = text("reduction", "mean");
+  if (name == "mean") return ops::Reduction::Mean;
+  if (name == "sum") return ops::Reduction::Sum;
+  if (name == "none") return ops::Reduction::None;
+  rangeError("`reduction` must be 'mean', 'sum' or 'none', got '", name, "'");
+}
+
+}  // namespace tl::binding

@@ -1,0 +1,33 @@
+// What every loss op returns, and the reduction shared by all of them.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace tl::ops {
+
+enum class Reduction { None, Mean, Sum };
+
+// loss: a 0-dim tensor for Mean/Sum, the per-element losses for None.
+// grads: one per differentiable input, in argument order; empty when no gradient was asked.
+// With Reduction::None the gradients are those of losses.sum() (an upstream gradient of ones).
+struct LossOutput {
+  at::Tensor loss;
+  std::vector<at::Tensor> grads;
+};
+
+inline at::Tensor reduce(const at::Tensor& losses, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::Mean: return losses.mean();
+    case Reduction::Sum: return losses.sum();
+    default: return losses;
+  }
+}
+
+// d(reduced)/d(losses[i]) for every i: 1/N for the mean, 1 otherwise.
+inline double reductionScale(Reduction reduction, int64_t count) {
+  return reduction == Reduction::Mean ? 1.0 / static_cast<double>(count) : 1.0;
+}
+
+}  // namespace tl::ops

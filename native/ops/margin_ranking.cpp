@@ -1,0 +1,43 @@
+#include "margin_ranking.h"
+
+#include "../common/errors.h"
+#include "autograd_reference.h"
+#include "shape_checks.h"
+
+namespace tl::ops {
+
+static void checkInputs(const at::Tensor& input1, const at::Tensor& input2,
+                        const at::Tensor& target) {
+  requireSameShape("input2", input2, "input1", input1);
+  requireSameShape("target", target, "input1", input1);
+  requireNonEmpty("input1", input1);
+}
+
+LossOutput marginRankingLoss(const at::Tensor& input1, const at::Tensor& input2,
+                             const at::Tensor& target, const MarginRankingOptions& options,
+                             bool needGrad) {
+  checkInputs(input1, input2, target);
+  const at::Tensor difference = input1 - input2;
+  const at::Tensor hinge = options.margin - target * difference;
+  LossOutput out{reduce(hinge.clamp_min(0), options.reduction), {}};
+  if (!needGrad) return out;
+  // clamp_min passes the gradient where hinge >= 0 (PyTorch's convention at the kink).
+  const at::Tensor active = (hinge >= 0).to(hinge.scalar_type())
+                                .mul_(reductionScale(options.reduction, hinge.numel()));
+  at::Tensor gradInput2 = target * active;
+  out.grads = {-gradInput2, gradInput2, -(difference * active)};
+  return out;
+}
+
+LossOutput marginRankingLossReference(const at::Tensor& input1, const at::Tensor& input2,
+                                      const at::Tensor& target,
+                                      const MarginRankingOptions& options, bool needGrad) {
+  checkInputs(input1, input2, target);
+  const double margin = options.margin;
+  return runWithAutograd({input1, input2, target}, options.reduction, needGrad,
+                         [margin](const std::vector<at::Tensor>& x) {
+                           return (margin - x[2] * (x[0] - x[1])).clamp_min(0);
+                         });
+}
+
+}  // namespace tl::ops
