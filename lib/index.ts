@@ -1,0 +1,12 @@
+/**
+ * torch-losses: PyTorch's loss functions and metric-learning losses for Node.js, computed by
+ * libtorch, with gradients.
+ */
+export * as F from './functional';
+export * as nn from './nn';
+export { info, cuda, setNumThreads, getNumThreads, manualSeed, resolveDevice } from './runtime';
+export type { Info } from './runtime';
+export { DeviceError, TorchError, LoadError } from './errors';
+export type * from './types';
+export type { MarginRankingLossOptions, MarginRankingLossResult } from './losses/margin-ranking';
+export type { TripletMarginLossOptions, TripletMarginLossResult } from './losses/triplet-margin';
