@@ -57,6 +57,16 @@ void exportLosses(Napi::Env env, Napi::Object exports) {
     return tripletMargin(info, ops::tripletMarginLossReference);
   }));
   exports.Set("reference", reference);
+
+  // The device-generic ATen versions (what CUDA runs), to test the CPU kernels against.
+  Napi::Object generic = Napi::Object::New(env);
+  generic.Set("marginRankingLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return marginRanking(info, ops::marginRankingLossGeneric);
+  }));
+  generic.Set("tripletMarginLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return tripletMargin(info, ops::tripletMarginLossGeneric);
+  }));
+  exports.Set("generic", generic);
 }
 
 }  // namespace tl::binding

@@ -2,6 +2,7 @@
 
 #include "../common/errors.h"
 #include "autograd_reference.h"
+#include "cpu/margin_ranking_kernel.h"
 #include "shape_checks.h"
 
 namespace tl::ops {
@@ -13,7 +14,7 @@ static void checkInputs(const at::Tensor& input1, const at::Tensor& input2,
   requireNonEmpty("input1", input1);
 }
 
-LossOutput marginRankingLoss(const at::Tensor& input1, const at::Tensor& input2,
+LossOutput marginRankingLossGeneric(const at::Tensor& input1, const at::Tensor& input2,
                              const at::Tensor& target, const MarginRankingOptions& options,
                              bool needGrad) {
   checkInputs(input1, input2, target);
@@ -27,6 +28,15 @@ LossOutput marginRankingLoss(const at::Tensor& input1, const at::Tensor& input2,
   at::Tensor gradInput2 = target * active;
   out.grads = {-gradInput2, gradInput2, -(difference * active)};
   return out;
+}
+
+LossOutput marginRankingLoss(const at::Tensor& input1, const at::Tensor& input2, const at::Tensor& target,
+                  const MarginRankingOptions& options, bool needGrad) {
+  const bool cpuContiguous = input1.is_cpu() && input2.is_cpu() && target.is_cpu() &&
+                             input1.is_contiguous() && input2.is_contiguous() && target.is_contiguous();
+  if (!cpuContiguous) return marginRankingLossGeneric(input1, input2, target, options, needGrad);
+  checkInputs(input1, input2, target);
+  return cpu::marginRankingKernel(input1, input2, target, options, needGrad);
 }
 
 LossOutput marginRankingLossReference(const at::Tensor& input1, const at::Tensor& input2,

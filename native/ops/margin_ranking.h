@@ -9,10 +9,15 @@ struct MarginRankingOptions {
   Reduction reduction = Reduction::Mean;
 };
 
-// Closed-form forward and backward. Gradients: input1, input2, target.
+// Forward and backward in one call: the fused CPU kernel (cpu/) for contiguous CPU tensors,
+// else the device-generic ATen version below. Gradients: input1, input2, target.
 LossOutput marginRankingLoss(const at::Tensor& input1, const at::Tensor& input2,
                              const at::Tensor& target, const MarginRankingOptions& options,
                              bool needGrad);
+
+// Closed-form backward written with ATen ops, for any device (the CUDA path).
+LossOutput marginRankingLossGeneric(const at::Tensor& input1, const at::Tensor& input2,
+                  const at::Tensor& target, const MarginRankingOptions& options, bool needGrad);
 
 // The same loss composed from ATen ops and differentiated by autograd (test reference).
 LossOutput marginRankingLossReference(const at::Tensor& input1, const at::Tensor& input2,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd_reference.h"
+#include "cpu/triplet_margin_kernel.h"
 #include "shape_checks.h"
 
 namespace tl::ops {
@@ -45,7 +46,7 @@ NormWithGrad pNorm(const at::Tensor& difference, double p, bool needGrad) {
 
 }  // namespace
 
-LossOutput tripletMarginLoss(const at::Tensor& anchor, const at::Tensor& positive,
+LossOutput tripletMarginLossGeneric(const at::Tensor& anchor, const at::Tensor& positive,
                              const at::Tensor& negative, const TripletMarginOptions& options,
                              bool needGrad) {
   checkInputs(anchor, positive, negative, options);
@@ -85,6 +86,15 @@ LossOutput tripletMarginLoss(const at::Tensor& anchor, const at::Tensor& positiv
   }
   out.grads = {gradAnchor, gradPositive, gradNegative};
   return out;
+}
+
+LossOutput tripletMarginLoss(const at::Tensor& anchor, const at::Tensor& positive, const at::Tensor& negative,
+                  const TripletMarginOptions& options, bool needGrad) {
+  const bool cpuContiguous = anchor.is_cpu() && positive.is_cpu() && negative.is_cpu() &&
+                             anchor.is_contiguous() && positive.is_contiguous() && negative.is_contiguous();
+  if (!cpuContiguous) return tripletMarginLossGeneric(anchor, positive, negative, options, needGrad);
+  checkInputs(anchor, positive, negative, options);
+  return cpu::tripletMarginKernel(anchor, positive, negative, options, needGrad);
 }
 
 LossOutput tripletMarginLossReference(const at::Tensor& anchor, const at::Tensor& positive,

@@ -14,10 +14,15 @@ struct TripletMarginOptions {
   Reduction reduction = Reduction::Mean;
 };
 
-// Closed-form forward and backward. Gradients: anchor, positive, negative.
+// Forward and backward in one call: the fused CPU kernel (cpu/) for contiguous CPU tensors,
+// else the device-generic ATen version below. Gradients: anchor, positive, negative.
 LossOutput tripletMarginLoss(const at::Tensor& anchor, const at::Tensor& positive,
                              const at::Tensor& negative, const TripletMarginOptions& options,
                              bool needGrad);
+
+// Closed-form backward written with ATen ops, for any device (the CUDA path).
+LossOutput tripletMarginLossGeneric(const at::Tensor& anchor, const at::Tensor& positive,
+                  const at::Tensor& negative, const TripletMarginOptions& options, bool needGrad);
 
 // The same loss through at::triplet_margin_loss and autograd (test reference).
 LossOutput tripletMarginLossReference(const at::Tensor& anchor, const at::Tensor& positive,
