@@ -1,3 +1,9 @@
-/** Functional forms, one function per loss (like torch.nn.functional). */
-export { marginRankingLoss } from './losses/margin-ranking';
-export { tripletMarginLoss } from './losses/triplet-margin';
+/** Functional forms, one function per loss (like torch.nn.functional): fn(...tensors, options?). */
+export { l1Loss, mseLoss, smoothL1Loss, huberLoss, poissonNllLoss, klDivLoss } from './losses/regression';
+export {
+  crossEntropyLoss, nllLoss, bceLoss, bceWithLogitsLoss, softMarginLoss, multiLabelSoftMarginLoss,
+  multiLabelMarginLoss, multiMarginLoss,
+} from './losses/classification';
+export {
+  marginRankingLoss, tripletMarginLoss, tripletMarginWithDistanceLoss, hingeEmbeddingLoss, cosineEmbeddingLoss,
+} from './losses/embedding';

@@ -8,5 +8,6 @@ export { info, cuda, setNumThreads, getNumThreads, manualSeed, resolveDevice } f
 export type { Info } from './runtime';
 export { DeviceError, TorchError, LoadError } from './errors';
 export type * from './types';
-export type { MarginRankingLossOptions, MarginRankingLossResult } from './losses/margin-ranking';
-export type { TripletMarginLossOptions, TripletMarginLossResult } from './losses/triplet-margin';
+export type * from './losses/regression';
+export type * from './losses/classification';
+export type * from './losses/embedding';

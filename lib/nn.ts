@@ -1,3 +1,9 @@
-/** Module forms: options once, then `forward(...)` (like torch.nn). */
-export { MarginRankingLoss } from './losses/margin-ranking';
-export { TripletMarginLoss } from './losses/triplet-margin';
+/** Module forms (like torch.nn): `new nn.XxxLoss(options).forward(...tensors)`. */
+export { L1Loss, MSELoss, SmoothL1Loss, HuberLoss, PoissonNLLLoss, KLDivLoss } from './losses/regression';
+export {
+  CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,
+  MultiLabelMarginLoss, MultiMarginLoss,
+} from './losses/classification';
+export {
+  MarginRankingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
+} from './losses/embedding';

@@ -18,6 +18,8 @@ export interface ParityInput {
   name: string;
   shape: number[];
   data: number[];
+  /** 'int64' for class labels (passed as Int32Array or BigInt64Array); float32 otherwise. */
+  dtype?: 'float32' | 'int64';
 }
 
 export interface ParityCase {
@@ -53,8 +55,26 @@ export interface ParityRow {
   failures: CaseResult[];
 }
 
-const decode = (value: unknown): unknown =>
-  value === 'inf' ? Infinity : value === '-inf' ? -Infinity : value === 'nan' ? NaN : value;
+/** JSON -> JS option values: 'inf'/'nan' strings to numbers, { data, shape } to tensors. */
+const decode = (value: unknown): unknown => {
+  if (value === 'inf') return Infinity;
+  if (value === '-inf') return -Infinity;
+  if (value === 'nan') return NaN;
+  if (value && typeof value === 'object' && 'data' in value && 'shape' in value) {
+    const t = value as { data: number[]; shape: number[] };
+    return { data: Float32Array.from(t.data), shape: t.shape };
+  }
+  return value;
+};
+
+/** Labels alternate between the two typed forms so that both stay covered. */
+let labelForm = 0;
+function toInput(input: ParityInput): unknown {
+  if (input.dtype === 'int64') {
+    return labelForm++ % 2 ? BigInt64Array.from(input.data.map(BigInt)) : Int32Array.from(input.data);
+  }
+  return { data: Float32Array.from(input.data), shape: input.shape };
+}
 
 /** Largest |a - b|, and whether every entry is within tolerance (NaN matches NaN). */
 export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>): { diff: number; ok: boolean } {
@@ -83,7 +103,7 @@ export function checkCase(loss: string, c: ParityCase): CaseResult {
   const base = { loss, case: c.name };
   if (!fn) return { ...base, lossDiff: NaN, gradDiff: NaN, pass: false, error: `no function F.${loss}` };
   const options = Object.fromEntries(Object.entries(c.options).map(([k, v]) => [k, decode(v)]));
-  const inputs = c.inputs.map((i) => ({ data: Float32Array.from(i.data), shape: i.shape }));
+  const inputs = c.inputs.map(toInput);
   try {
     const result = fn(...inputs, options);
     const lossCheck = compare([result.loss], [c.loss]);

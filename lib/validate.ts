@@ -3,7 +3,7 @@
  * value. The native layer checks tensors (types, shapes, sizes) itself, since a caller can
  * reach it without this facade; here we check options, so typos fail early and clearly.
  */
-import type { CommonLossOptions, Device, Reduction } from './types';
+import type { CommonLossOptions, Device } from './types';
 
 const describe = (value: unknown): string => {
   if (value === null) return 'null';
@@ -56,10 +56,11 @@ const COMMON_KEYS = ['reduction', 'grad', 'device'] as const;
  * Checks a loss's options object: no unknown keys (a typo would silently use a default), the
  * common options, then `checks[key]` for each loss-specific key that is present.
  */
-export function lossOptions<T extends CommonLossOptions>(
+export function lossOptions<T extends object>(
   loss: string,
   options: unknown,
   checks: { [K in Exclude<keyof T, keyof CommonLossOptions>]-?: (value: unknown) => unknown },
+  reductions: readonly string[] = ['none', 'mean', 'sum'],
 ): T {
   if (options === undefined) return {} as T;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -73,10 +74,31 @@ export function lossOptions<T extends CommonLossOptions>(
     }
     const value = record[key];
     if (value === undefined) continue;
-    if (key === 'reduction') oneOf<Reduction>('reduction', value, ['none', 'mean', 'sum']);
+    if (key === 'reduction') oneOf('reduction', value, reductions);
     else if (key === 'grad') boolean('grad', value);
     else if (key === 'device') device(value);
     else (checks as Record<string, (v: unknown) => unknown>)[key](value);
   }
   return options as T;
+}
+
+export function integer(name: string, value: unknown): number {
+  if (typeof value !== 'number') throw new TypeError(`\`${name}\` must be an integer, got ${describe(value)}`);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`\`${name}\` must be an integer, got ${value}`);
+  return value;
+}
+
+export function numberIn(name: string, value: unknown, low: number, high: number): number {
+  const n = finiteNumber(name, value);
+  if (n < low || n > high) throw new RangeError(`\`${name}\` must be in [${low}, ${high}], got ${n}`);
+  return n;
+}
+
+/** A tensor-valued option (weight, posWeight): its contents are checked natively. */
+export function tensorOption(name: string, value: unknown): unknown {
+  const isFloatArray = value instanceof Float32Array || value instanceof Float64Array;
+  if (!isFloatArray && (value === null || typeof value !== 'object' || !('data' in value) || !('shape' in value))) {
+    throw new TypeError(`\`${name}\` must be a Float32Array or { data: Float32Array, shape: number[] }, got ${describe(value)}`);
+  }
+  return value;
 }

@@ -3,7 +3,8 @@
 #pragma once
 #include <napi.h>
 
-#include <array>
+#include <initializer_list>
+#include <optional>
 
 #include "../ops/loss_output.h"
 #include "errors.h"
@@ -12,56 +13,38 @@
 
 namespace tl::binding {
 
-template <size_t N>
-using TensorNames = std::array<const char*, N>;
+class LossCall {
+ public:
+  // Options are read from info[optionsIndex] (absent = defaults).
+  LossCall(const Napi::CallbackInfo& info, size_t optionsIndex);
 
-// Reads N tensor arguments (all the same dtype, moved to the options' device).
-template <size_t N>
-std::array<at::Tensor, N> tensorArguments(const Napi::CallbackInfo& info,
-                                          const TensorNames<N>& names, const c10::Device& device) {
-  std::array<at::Tensor, N> tensors;
-  for (size_t i = 0; i < N; ++i) {
-    tensors[i] = tensorFromJs(info[i], names[i]);
-    if (i > 0) requireSameDtype(names[i], tensors[i], names[0], tensors[0]);
-  }
-  for (auto& tensor : tensors) tensor = onDevice(tensor, device);
-  return tensors;
-}
+  const OptionReader& options() const { return options_; }
+  bool needGrad() const { return options_.wantsGrad(); }
+  const c10::Device& device() const { return device_; }
 
-// { loss: number } for mean/sum, { loss: sum, losses: TypedArray } for 'none'; plus
-// grad: { <name>: TypedArray } when gradients were computed.
-template <size_t N>
-Napi::Object lossResult(Napi::Env env, const ops::LossOutput& out, const TensorNames<N>& names,
-                        ops::Reduction reduction) {
-  Napi::Object result = Napi::Object::New(env);
-  if (reduction == ops::Reduction::None) {
-    result.Set("loss", out.loss.sum().item<double>());
-    result.Set("losses", typedArrayFromTensor(env, out.loss));
-  } else {
-    result.Set("loss", out.loss.item<double>());
-  }
-  if (!out.grads.empty()) {
-    Napi::Object grads = Napi::Object::New(env);
-    for (size_t i = 0; i < N && i < out.grads.size(); ++i) {
-      grads.Set(names[i], typedArrayFromTensor(env, out.grads[i]));
-    }
-    result.Set("grad", grads);
-  }
-  return result;
-}
+  // A float tensor argument. All float arguments of one call share the first one's dtype.
+  at::Tensor tensor(size_t index, const char* name);
+  // An integer label argument (Int32Array | BigInt64Array | number[]) as int64.
+  at::Tensor labels(size_t index, const char* name);
+  // Whether argument `index` is given as labels rather than as a float tensor.
+  bool holdsLabels(size_t index) const;
+  // A float tensor option such as `weight`, converted to the call's dtype; nullopt when absent.
+  std::optional<at::Tensor> optionalTensor(const char* key);
 
-// A loss of N tensors: fn(tensors..., options, needGrad). `parse` reads its options.
-template <size_t N, typename Options, typename Parse, typename Fn>
-Napi::Value runLoss(const Napi::CallbackInfo& info, const TensorNames<N>& names, Parse parse,
-                    Fn fn) {
-  return guarded(info, [&]() -> Napi::Value {
-    const OptionReader reader(info[N]);
-    const Options options = parse(reader);
-    const auto tensors = tensorArguments<N>(info, names, reader.device());
-    ops::LossOutput out = std::apply(
-        [&](const auto&... t) { return fn(t..., options, reader.wantsGrad()); }, tensors);
-    return lossResult<N>(info.Env(), out, names, reader.reduction());
-  });
-}
+  // { loss, losses? (when perElement), grad?: { gradNames[i]: out.grads[i] } }.
+  Napi::Value result(const ops::LossOutput& out, std::initializer_list<const char*> gradNames,
+                     bool perElement) const;
+  Napi::Value result(const ops::LossOutput& out, std::initializer_list<const char*> gradNames) const {
+    return result(out, gradNames, options_.reduction() == ops::Reduction::None);
+  }
+
+ private:
+  const Napi::CallbackInfo& info_;
+  OptionReader options_;
+  c10::Device device_;
+  std::optional<at::ScalarType> dtype_;
+  const char* firstName_ = nullptr;
+  at::Tensor firstTensor_;
+};
 
 }  // namespace tl::binding

@@ -1,6 +1,25 @@
+// Loss bindings, one exporter per family (the ops/ file of the same name holds the math).
 #pragma once
 #include <napi.h>
 
 namespace tl::binding {
-void exportLosses(Napi::Env env, Napi::Object exports);
+
+void exportEmbeddingLosses(Napi::Env env, Napi::Object exports);       // embedding_losses.cpp
+void exportRegressionLosses(Napi::Env env, Napi::Object exports);      // regression_losses.cpp
+void exportClassificationLosses(Napi::Env env, Napi::Object exports);  // classification_losses.cpp
+
+inline void exportLosses(Napi::Env env, Napi::Object exports) {
+  exportEmbeddingLosses(env, exports);
+  exportRegressionLosses(env, exports);
+  exportClassificationLosses(env, exports);
 }
+
+// Registers `fn` as exports[name], running it through the error guard.
+template <typename Fn>
+void exportFunction(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
+  exports.Set(name, Napi::Function::New(env, [fn](const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value { return fn(info); });
+  }));
+}
+
+}  // namespace tl::binding

@@ -31,6 +31,17 @@ double OptionReader::number(const char* key, double fallback, bool allowInfinity
   return number;
 }
 
+int64_t OptionReader::integer(const char* key, int64_t fallback) const {
+  const Napi::Value value = get(key);
+  if (value.IsEmpty() || value.IsUndefined()) return fallback;
+  if (!value.IsNumber()) typeError("`", key, "` must be an integer");
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(number) || std::floor(number) != number || std::fabs(number) > 9007199254740991.0) {
+    rangeError("`", key, "` must be an integer, got ", number);
+  }
+  return static_cast<int64_t>(number);
+}
+
 bool OptionReader::flag(const char* key, bool fallback) const {
   const Napi::Value value = get(key);
   if (value.IsEmpty() || value.IsUndefined()) return fallback;

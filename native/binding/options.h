@@ -17,6 +17,11 @@ class OptionReader {
   bool flag(const char* key, bool fallback) const;
   std::string text(const char* key, const std::string& fallback) const;
 
+  // An integer (e.g. ignoreIndex), within ±2^53.
+  int64_t integer(const char* key, int64_t fallback) const;
+  // The raw value, for options that are tensors (weight, posWeight); empty when absent.
+  Napi::Value raw(const char* key) const { return get(key); }
+
   ops::Reduction reduction() const;  // 'mean' (default) | 'sum' | 'none'
   bool wantsGrad() const { return flag("grad", true); }
   c10::Device device() const { return device_; }

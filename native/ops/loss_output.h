@@ -1,6 +1,7 @@
 // What every loss op returns, and the reduction shared by all of them.
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/core/Reduction.h>
 
 #include <string>
 #include <vector>
@@ -22,6 +23,15 @@ inline at::Tensor reduce(const at::Tensor& losses, Reduction reduction) {
     case Reduction::Mean: return losses.mean();
     case Reduction::Sum: return losses.sum();
     default: return losses;
+  }
+}
+
+// The same choice as ATen's enum, for the at::*_loss functions.
+inline int64_t atReduction(Reduction reduction) {
+  switch (reduction) {
+    case Reduction::Mean: return at::Reduction::Mean;
+    case Reduction::Sum: return at::Reduction::Sum;
+    default: return at::Reduction::None;
   }
 }
 

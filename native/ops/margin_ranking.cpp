@@ -1,7 +1,7 @@
 #include "margin_ranking.h"
 
 #include "../common/errors.h"
-#include "autograd_reference.h"
+#include "autograd_loss.h"
 #include "cpu/margin_ranking_kernel.h"
 #include "shape_checks.h"
 
@@ -43,11 +43,11 @@ LossOutput marginRankingLossReference(const at::Tensor& input1, const at::Tensor
                                       const at::Tensor& target,
                                       const MarginRankingOptions& options, bool needGrad) {
   checkInputs(input1, input2, target);
-  const double margin = options.margin;
-  return runWithAutograd({input1, input2, target}, options.reduction, needGrad,
-                         [margin](const std::vector<at::Tensor>& x) {
-                           return (margin - x[2] * (x[0] - x[1])).clamp_min(0);
-                         });
+  const MarginRankingOptions o = options;
+  return lossWithAutograd({input1, input2, target}, o.reduction, needGrad,
+                          [o](const std::vector<at::Tensor>& x) {
+                            return reduce((o.margin - x[2] * (x[0] - x[1])).clamp_min(0), o.reduction);
+                          });
 }
 
 }  // namespace tl::ops

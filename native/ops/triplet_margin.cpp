@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autograd_reference.h"
+#include "autograd_loss.h"
 #include "cpu/triplet_margin_kernel.h"
 #include "shape_checks.h"
 
@@ -102,11 +102,11 @@ LossOutput tripletMarginLossReference(const at::Tensor& anchor, const at::Tensor
                                       const TripletMarginOptions& options, bool needGrad) {
   checkInputs(anchor, positive, negative, options);
   const TripletMarginOptions o = options;
-  return runWithAutograd({anchor, positive, negative}, options.reduction, needGrad,
-                         [o](const std::vector<at::Tensor>& x) {
-                           return at::triplet_margin_loss(x[0], x[1], x[2], o.margin, o.p, o.eps,
-                                                          o.swap, at::Reduction::None);
-                         });
+  return lossWithAutograd({anchor, positive, negative}, o.reduction, needGrad,
+                          [o](const std::vector<at::Tensor>& x) {
+                            return at::triplet_margin_loss(x[0], x[1], x[2], o.margin, o.p, o.eps,
+                                                           o.swap, atReduction(o.reduction));
+                          });
 }
 
 }  // namespace tl::ops
