@@ -165,18 +165,33 @@ at::Tensor labelsFromJs(const Napi::Value& value, const char* name) {
   typeError("`", name, "` must be an Int32Array, BigInt64Array or number[], got ", describe(value));
 }
 
+// Below this size a copy is cheaper than an external buffer's bookkeeping and finalizer.
+constexpr size_t kExternalBufferMinBytes = 64 * 1024;
+
 Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor) {
-  const at::Tensor host = tensor.to(at::kCPU).contiguous();
+  const bool isDouble = tensor.scalar_type() == at::kDouble;
+  const at::Tensor host = tensor.to(at::kCPU, isDouble ? at::kDouble : at::kFloat).contiguous();
   const size_t count = static_cast<size_t>(host.numel());
-  if (host.scalar_type() == at::kDouble) {
-    Napi::Float64Array out = Napi::Float64Array::New(env, count);
-    if (count) std::memcpy(out.Data(), host.data_ptr<double>(), count * sizeof(double));
-    return out;
+  const size_t bytes = host.nbytes();
+  Napi::ArrayBuffer buffer;
+  if (bytes >= kExternalBufferMinBytes) {
+    // Zero-copy: the typed array views the tensor's memory; the tensor lives until V8 collects
+    // the buffer, and V8 is told about the bytes so that it collects in time.
+    auto* owner = new at::Tensor(host);
+    buffer = Napi::ArrayBuffer::New(
+        env, owner->data_ptr(), bytes,
+        [](Napi::Env finalizeEnv, void*, at::Tensor* kept) {
+          Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -static_cast<int64_t>(kept->nbytes()));
+          delete kept;
+        },
+        owner);
+    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
+  } else {
+    buffer = Napi::ArrayBuffer::New(env, bytes);
+    if (bytes) std::memcpy(buffer.Data(), host.data_ptr(), bytes);
   }
-  const at::Tensor asFloat = host.to(at::kFloat);
-  Napi::Float32Array out = Napi::Float32Array::New(env, count);
-  if (count) std::memcpy(out.Data(), asFloat.data_ptr<float>(), count * sizeof(float));
-  return out;
+  if (isDouble) return Napi::Float64Array::New(env, count, buffer, 0);
+  return Napi::Float32Array::New(env, count, buffer, 0);
 }
 
 }  // namespace tl::binding
