@@ -102,7 +102,7 @@ export function loadBinding(): Binding {
     try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const loaded = require(file) as Binding;
-      loaded.registerErrorClasses(DeviceError, TorchError);
+      loaded.registerErrorClasses(DeviceError, TorchError, TypeError, RangeError);
       binding = loaded;
       bindingFile = file;
       return loaded;

@@ -6,8 +6,12 @@
 namespace tl::binding {
 
 struct AddonState {
+  // Error classes of the JavaScript realm that loaded the facade (jest, vm contexts and
+  // several copies of the package each have their own TypeError and RangeError).
   Napi::FunctionReference deviceErrorClass;
   Napi::FunctionReference torchErrorClass;
+  Napi::FunctionReference typeErrorClass;
+  Napi::FunctionReference rangeErrorClass;
 
   static AddonState* of(Napi::Env env) { return env.GetInstanceData<AddonState>(); }
 };

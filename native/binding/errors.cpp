@@ -11,15 +11,20 @@ namespace tl::binding {
 
 Napi::Error makeNamedError(Napi::Env env, const char* className, const std::string& message) {
   AddonState* state = AddonState::of(env);
+  const std::string name(className);
   Napi::FunctionReference* ctor = nullptr;
   if (state != nullptr) {
-    ctor = std::string(className) == "DeviceError" ? &state->deviceErrorClass
-                                                   : &state->torchErrorClass;
+    ctor = name == "DeviceError"  ? &state->deviceErrorClass
+           : name == "TorchError" ? &state->torchErrorClass
+           : name == "TypeError"  ? &state->typeErrorClass
+                                  : &state->rangeErrorClass;
   }
   if (ctor != nullptr && !ctor->IsEmpty()) {
     Napi::Object instance = ctor->New({Napi::String::New(env, message)});
     return Napi::Error(env, instance);
   }
+  if (name == "TypeError") return Napi::TypeError::New(env, message);
+  if (name == "RangeError") return Napi::RangeError::New(env, message);
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("name", Napi::String::New(env, className));
   return error;
@@ -38,8 +43,8 @@ void rethrowAsJs(Napi::Env env, std::exception_ptr error) {
     std::rethrow_exception(error);
   } catch (const tl::Error& e) {
     switch (e.kind()) {
-      case ErrorKind::Type: throw Napi::TypeError::New(env, e.what());
-      case ErrorKind::Range: throw Napi::RangeError::New(env, e.what());
+      case ErrorKind::Type: throw makeNamedError(env, "TypeError", e.what());
+      case ErrorKind::Range: throw makeNamedError(env, "RangeError", e.what());
       case ErrorKind::Device: throw makeNamedError(env, "DeviceError", e.what());
     }
     throw Napi::Error::New(env, e.what());
@@ -48,13 +53,13 @@ void rethrowAsJs(Napi::Env env, std::exception_ptr error) {
     // An allocation that failed (CPU or CUDA) is a size problem of the caller's input.
     if (message.find("out of memory") != std::string::npos ||
         message.find("DefaultCPUAllocator: can't allocate") != std::string::npos) {
-      throw Napi::RangeError::New(env, "out of memory: " + message);
+      throw makeNamedError(env, "RangeError", "out of memory: " + message);
     }
     throw makeNamedError(env, "TorchError", message);
   } catch (const std::bad_alloc&) {
-    throw Napi::RangeError::New(env, "out of memory: the requested tensors cannot be allocated");
+    throw makeNamedError(env, "RangeError", "out of memory: the requested tensors cannot be allocated");
   } catch (const std::length_error& e) {
-    throw Napi::RangeError::New(env, std::string("size too large: ") + e.what());
+    throw makeNamedError(env, "RangeError", std::string("size too large: ") + e.what());
   } catch (const std::exception& e) {
     throw makeNamedError(env, "TorchError", e.what());
   } catch (...) {
@@ -64,12 +69,16 @@ void rethrowAsJs(Napi::Env env, std::exception_ptr error) {
 
 Napi::Value registerErrorClasses(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction()) {
-    throw Napi::TypeError::New(env, "registerErrorClasses(DeviceError, TorchError) needs two classes");
+  for (size_t i = 0; i < 4; ++i) {
+    if (!info[i].IsFunction()) {
+      throw Napi::TypeError::New(env, "registerErrorClasses(DeviceError, TorchError, TypeError, RangeError) needs four classes");
+    }
   }
   AddonState* state = AddonState::of(env);
   state->deviceErrorClass = Napi::Persistent(info[0].As<Napi::Function>());
   state->torchErrorClass = Napi::Persistent(info[1].As<Napi::Function>());
+  state->typeErrorClass = Napi::Persistent(info[2].As<Napi::Function>());
+  state->rangeErrorClass = Napi::Persistent(info[3].As<Napi::Function>());
   return env.Undefined();
 }
 

@@ -22,11 +22,12 @@ Napi::Value guarded(const Napi::CallbackInfo& info, Body&& body) {
   }
 }
 
-// Lets the JavaScript facade supply its DeviceError / TorchError classes, so that errors thrown
-// here are real instances of them. Without it, plain Errors with the right `name` are thrown.
+// Lets the JavaScript facade supply its DeviceError / TorchError classes and its realm's
+// TypeError / RangeError, so that errors thrown here are instances of them. Without it, errors
+// of this addon's realm are thrown (custom ones as plain Errors with the right `name`).
 Napi::Value registerErrorClasses(const Napi::CallbackInfo& info);
 
-// Makes an Error of the given class name ("DeviceError", "TorchError") with `message`.
+// Makes an error of the given class ("DeviceError", "TorchError", "TypeError", "RangeError").
 Napi::Error makeNamedError(Napi::Env env, const char* className, const std::string& message);
 
 }  // namespace tl::binding

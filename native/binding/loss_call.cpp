@@ -5,10 +5,13 @@
 namespace tl::binding {
 
 LossCall::LossCall(const Napi::CallbackInfo& info, size_t optionsIndex)
-    : info_(info), options_(info[optionsIndex]), device_(options_.device()) {}
+    : info_(info), options_(info[optionsIndex]), device_(options_.device()) {
+  args_.reserve(optionsIndex);
+  for (size_t i = 0; i < optionsIndex; ++i) args_.push_back(JsArg::read(info[i]));
+}
 
 at::Tensor LossCall::tensor(size_t index, const char* name) {
-  at::Tensor t = tensorFromJs(info_[index], name);
+  at::Tensor t = args_.at(index).tensor(name);
   if (firstName_ == nullptr) {
     firstName_ = name;
     firstTensor_ = t;
@@ -20,21 +23,15 @@ at::Tensor LossCall::tensor(size_t index, const char* name) {
 }
 
 at::Tensor LossCall::labels(size_t index, const char* name) {
-  return onDevice(labelsFromJs(info_[index], name), device_);
+  return onDevice(args_.at(index).labels(name), device_);
 }
 
-bool LossCall::holdsLabels(size_t index) const {
-  const Napi::Value value = info_[index];
-  if (value.IsArray()) return true;
-  if (!value.IsTypedArray()) return false;
-  const auto type = value.As<Napi::TypedArray>().TypedArrayType();
-  return type == napi_int32_array || type == napi_bigint64_array;
-}
+bool LossCall::holdsLabels(size_t index) const { return args_.at(index).holdsLabels(); }
 
 std::optional<at::Tensor> LossCall::optionalTensor(const char* key) {
-  const Napi::Value value = options_.raw(key);
-  if (value.IsEmpty() || value.IsUndefined() || value.IsNull()) return std::nullopt;
-  at::Tensor t = tensorFromJs(value, key);
+  const JsArg* arg = options_.tensorArg(key);
+  if (arg == nullptr) return std::nullopt;
+  at::Tensor t = arg->tensor(key);
   if (dtype_) t = t.to(*dtype_);
   return onDevice(t, device_);
 }

@@ -41,6 +41,7 @@ class LossCall {
  private:
   const Napi::CallbackInfo& info_;
   OptionReader options_;
+  std::vector<JsArg> args_;  // every positional argument, read before any pointer is taken
   c10::Device device_;
   std::optional<at::ScalarType> dtype_;
   const char* firstName_ = nullptr;

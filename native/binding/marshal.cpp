@@ -10,6 +10,9 @@ namespace tl::binding {
 namespace {
 
 constexpr size_t kMaxDims = 16;
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+}  // namespace
 
 const char* describe(const Napi::Value& value) {
   if (value.IsUndefined()) return "undefined";
@@ -36,8 +39,11 @@ const char* describe(const Napi::Value& value) {
   if (value.IsBoolean()) return "a boolean";
   if (value.IsBigInt()) return "a bigint";
   if (value.IsFunction()) return "a function";
+  if (value.IsSymbol()) return "a symbol";
   return "an object";
 }
+
+namespace {
 
 bool isFloatArray(const Napi::Value& value) {
   if (!value.IsTypedArray()) return false;
@@ -85,26 +91,62 @@ std::string shapeText(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-at::Tensor tensorFromJs(const Napi::Value& value, const char* name) {
-  Napi::Value data = value;
-  std::vector<int64_t> shape;
-  bool explicitShape = false;
-  if (!isFloatArray(value)) {
-    if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction()) {
-      typeError("`", name, "` must be a Float32Array or { data: Float32Array, shape: number[] }, got ",
-                describe(value));
+JsArg JsArg::read(const Napi::Value& value) {
+  JsArg arg;
+  arg.value_ = value;
+  if (value.IsTypedArray()) {
+    arg.data_ = value;
+  } else if (value.IsArray()) {
+    const Napi::Array array = value.As<Napi::Array>();
+    const uint32_t length = array.Length();
+    arg.numbers_.reserve(length);
+    for (uint32_t i = 0; i < length; ++i) {
+      const Napi::Value entry = array.Get(i);
+      if (!entry.IsNumber() && arg.firstNonNumberIndex_ < 0) {
+        arg.firstNonNumberIndex_ = i;
+        arg.firstNonNumber_ = describe(entry);
+      }
+      arg.numbers_.push_back(entry.IsNumber() ? entry.As<Napi::Number>().DoubleValue() : NAN);
     }
+  } else if (value.IsObject() && !value.IsFunction()) {
     const Napi::Object object = value.As<Napi::Object>();
-    data = object.Get("data");
-    if (!isFloatArray(data)) {
-      typeError("`", name, ".data` must be a Float32Array or Float64Array, got ", describe(data));
+    arg.data_ = object.Get("data");
+    const Napi::Value shape = object.Get("shape");
+    try {
+      arg.shape_ = shapeFromJs(shape, "value");
+      arg.hasShape_ = true;
+    } catch (const tl::Error&) {
+      arg.shapeError_ = std::current_exception();
     }
-    shape = shapeFromJs(object.Get("shape"), name);
-    explicitShape = true;
   }
-  const Napi::TypedArray array = data.As<Napi::TypedArray>();
+  return arg;
+}
+
+at::Tensor JsArg::tensor(const char* name) const {
+  const bool direct = isFloatArray(value_);
+  if (!direct) {
+    if (!value_.IsObject() || value_.IsArray() || value_.IsTypedArray() || value_.IsFunction()) {
+      typeError("`", name, "` must be a Float32Array or { data: Float32Array, shape: number[] }, got ",
+                describe(value_));
+    }
+    if (!isFloatArray(data_)) {
+      typeError("`", name, ".data` must be a Float32Array or Float64Array, got ", describe(data_));
+    }
+    if (shapeError_) {
+      // Re-raise with the argument's name in place of the placeholder.
+      try {
+        std::rethrow_exception(shapeError_);
+      } catch (const tl::Error& e) {
+        std::string message = e.what();
+        const std::string placeholder = "`value.shape";
+        if (message.rfind(placeholder, 0) == 0) message = "`" + std::string(name) + ".shape" + message.substr(placeholder.size());
+        throw tl::Error(e.kind(), message);
+      }
+    }
+  }
+  const Napi::TypedArray array = data_.As<Napi::TypedArray>();
   const size_t length = array.ElementLength();
-  if (!explicitShape) shape = {static_cast<int64_t>(length)};
+  const std::vector<int64_t> shape = direct ? std::vector<int64_t>{static_cast<int64_t>(length)} : shape_;
 
   int64_t numel = 1;
   for (const int64_t size : shape) {
@@ -135,34 +177,40 @@ void requireSameDtype(const char* name, const at::Tensor& tensor, const char* ot
   }
 }
 
-at::Tensor labelsFromJs(const Napi::Value& value, const char* name) {
-  if (value.IsTypedArray()) {
-    const Napi::TypedArray array = value.As<Napi::TypedArray>();
+bool JsArg::holdsLabels() const {
+  if (value_.IsArray()) return true;
+  if (!value_.IsTypedArray()) return false;
+  const auto type = value_.As<Napi::TypedArray>().TypedArrayType();
+  return type == napi_int32_array || type == napi_bigint64_array;
+}
+
+at::Tensor JsArg::labels(const char* name) const {
+  if (!holdsLabels()) {
+    typeError("`", name, "` must be an Int32Array, BigInt64Array or number[], got ", describe(value_));
+  }
+  if (value_.IsTypedArray()) {
+    const Napi::TypedArray array = value_.As<Napi::TypedArray>();
     const auto length = static_cast<int64_t>(array.ElementLength());
     if (length == 0) return at::empty({0}, at::kLong);
-    if (array.TypedArrayType() == napi_int32_array) {
-      return at::from_blob(elementData(array), {length}, at::kInt).to(at::kLong);
-    }
-    if (array.TypedArrayType() == napi_bigint64_array) {
-      return at::from_blob(elementData(array), {length}, at::kLong).clone();
-    }
-  } else if (value.IsArray()) {
-    const Napi::Array array = value.As<Napi::Array>();
-    const uint32_t length = array.Length();
-    at::Tensor labels = at::empty({static_cast<int64_t>(length)}, at::kLong);
-    int64_t* out = labels.data_ptr<int64_t>();
-    for (uint32_t i = 0; i < length; ++i) {
-      const Napi::Value entry = array.Get(i);
-      const double label = entry.IsNumber() ? entry.As<Napi::Number>().DoubleValue() : NAN;
-      if (!std::isfinite(label) || std::floor(label) != label || std::fabs(label) > 9007199254740991.0) {
-        typeError("`", name, "[", i, "]` must be an integer label, got ",
-                  entry.IsNumber() ? std::to_string(label) : describe(entry));
-      }
-      out[i] = static_cast<int64_t>(label);
-    }
-    return labels;
+    const auto type = array.TypedArrayType() == napi_int32_array ? at::kInt : at::kLong;
+    return at::from_blob(elementData(array), {length}, type).to(at::kLong, false, /*copy=*/true);
   }
-  typeError("`", name, "` must be an Int32Array, BigInt64Array or number[], got ", describe(value));
+  if (firstNonNumberIndex_ >= 0) {
+    typeError("`", name, "[", firstNonNumberIndex_, "]` must be an integer label, got ", firstNonNumber_);
+  }
+  at::Tensor labels = at::empty({static_cast<int64_t>(numbers_.size())}, at::kLong);
+  int64_t* out = labels.data_ptr<int64_t>();
+  for (size_t i = 0; i < numbers_.size(); ++i) {
+    const double label = numbers_[i];
+    if (!std::isfinite(label) || std::floor(label) != label) {
+      typeError("`", name, "[", i, "]` must be an integer label, got ", label);
+    }
+    if (std::fabs(label) > kMaxSafeInteger) {
+      rangeError("`", name, "[", i, "]` is ", label, ", beyond the safe integer range (|label| <= 2^53 - 1)");
+    }
+    out[i] = static_cast<int64_t>(label);
+  }
+  return labels;
 }
 
 // Below this size a copy is cheaper than an external buffer's bookkeeping and finalizer.

@@ -10,19 +10,46 @@
 
 namespace tl::binding {
 
-// `name` is the argument's name in error messages ("anchor", "input1"...).
-at::Tensor tensorFromJs(const Napi::Value& value, const char* name);
+// One JS argument, read once. Reading may run JavaScript (getters on `data` or `shape`, array
+// elements, proxies), and that JavaScript could detach or resize a typed array read earlier in
+// the same call. So a call reads every argument first (JsArg::read) and only then turns them
+// into tensors (tensor(), labels()), which runs no JavaScript and takes the pointers.
+class JsArg {
+ public:
+  static JsArg read(const Napi::Value& value);
 
-// Moves `tensor` to `device` (no-op on CPU) and checks it agrees in dtype with `like`.
+  // A float tensor viewing the typed array's memory (zero-copy). `name` is for messages.
+  at::Tensor tensor(const char* name) const;
+  // Integer labels (Int32Array | BigInt64Array | number[]) as a new int64 tensor.
+  at::Tensor labels(const char* name) const;
+  // Whether the value is given as labels rather than as a float tensor.
+  bool holdsLabels() const;
+  bool present() const { return !value_.IsEmpty() && !value_.IsUndefined() && !value_.IsNull(); }
+  const Napi::Value& value() const { return value_; }
+
+ private:
+  Napi::Value value_;
+  Napi::Value data_;                      // the typed array with the elements, when there is one
+  std::vector<int64_t> shape_;            // from `shape`, when given
+  bool hasShape_ = false;
+  std::exception_ptr shapeError_;         // a malformed `shape`, raised when used as a tensor
+  std::vector<double> numbers_;           // the elements of a plain array (labels)
+  std::string firstNonNumber_;            // description of the first non-number element, if any
+  int64_t firstNonNumberIndex_ = -1;
+};
+
+// Moves `tensor` to `device` (no-op on CPU).
 at::Tensor onDevice(const at::Tensor& tensor, const c10::Device& device);
 
-at::Tensor labelsFromJs(const Napi::Value& value, const char* name);
-
-// A CPU copy of `tensor` as a Float32Array (float32) or Float64Array (float64).
+// A CPU copy (or, when large, a zero-copy view) of `tensor` as a Float32Array (float32) or
+// Float64Array (float64).
 Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor);
 
 // All inputs of one call must share a dtype.
 void requireSameDtype(const char* name, const at::Tensor& tensor, const char* otherName,
                       const at::Tensor& other);
+
+// Describes a JS value's type for error messages ("Float32Array", "an array", "null"...).
+const char* describe(const Napi::Value& value);
 
 }  // namespace tl::binding

@@ -8,16 +8,27 @@
 namespace tl::binding {
 
 OptionReader::OptionReader(const Napi::Value& value) {
-  if (!value.IsUndefined() && !value.IsNull()) {
-    if (!value.IsObject() || value.IsArray()) typeError("`options` must be an object");
-    object_ = value.As<Napi::Object>();
-    present_ = true;
+  if (!value.IsEmpty() && !value.IsUndefined() && !value.IsNull()) {
+    if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) typeError("`options` must be an object");
+    const Napi::Object object = value.As<Napi::Object>();
+    const Napi::Array keys = object.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const Napi::Value key = keys.Get(i);
+      if (!key.IsString()) continue;
+      values_.emplace(key.As<Napi::String>().Utf8Value(), JsArg::read(object.Get(key)));
+    }
   }
   device_ = resolveDevice(text("device", "cpu"));
 }
 
 Napi::Value OptionReader::get(const char* key) const {
-  return present_ ? object_.Get(key) : Napi::Value();
+  const auto found = values_.find(key);
+  return found == values_.end() ? Napi::Value() : found->second.value();
+}
+
+const JsArg* OptionReader::tensorArg(const char* key) const {
+  const auto found = values_.find(key);
+  return found == values_.end() || !found->second.present() ? nullptr : &found->second;
 }
 
 double OptionReader::number(const char* key, double fallback, bool allowInfinity) const {

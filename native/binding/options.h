@@ -1,8 +1,15 @@
 // Reads a loss's options object ({ margin, reduction, grad, device, ... }). The TypeScript
 // facade has validated it already; these checks are for callers that reach the binding directly.
+// Every property is read once, in the constructor, so that no getter runs after a call has
+// started taking pointers into typed arrays (see JsArg).
 #pragma once
 #include <c10/core/Device.h>
 #include <napi.h>
+
+#include <map>
+#include <string>
+
+#include "marshal.h"
 
 #include "../ops/loss_output.h"
 
@@ -19,8 +26,8 @@ class OptionReader {
 
   // An integer (e.g. ignoreIndex), within ±2^53.
   int64_t integer(const char* key, int64_t fallback) const;
-  // The raw value, for options that are tensors (weight, posWeight); empty when absent.
-  Napi::Value raw(const char* key) const { return get(key); }
+  // A tensor-valued option (weight, posWeight); nullptr when absent.
+  const JsArg* tensorArg(const char* key) const;
 
   ops::Reduction reduction() const;  // 'mean' (default) | 'sum' | 'none'
   bool wantsGrad() const { return flag("grad", true); }
@@ -28,8 +35,7 @@ class OptionReader {
 
  private:
   Napi::Value get(const char* key) const;
-  Napi::Object object_;
-  bool present_ = false;
+  std::map<std::string, JsArg> values_;
   c10::Device device_{c10::kCPU};
 };
 

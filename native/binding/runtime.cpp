@@ -90,7 +90,7 @@ Napi::Value checkDevice(const Napi::CallbackInfo& info) {
 // Labels as the native layer sees them (int64), for tests of the label marshaling.
 Napi::Value labelsToBigInt64(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    const at::Tensor labels = labelsFromJs(info[0], "labels");
+    const at::Tensor labels = JsArg::read(info[0]).labels("labels");
     Napi::BigInt64Array out = Napi::BigInt64Array::New(info.Env(), labels.numel());
     std::copy_n(labels.data_ptr<int64_t>(), labels.numel(), out.Data());
     return out;

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/core/Reduction.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,16 @@ inline int64_t atReduction(Reduction reduction) {
     case Reduction::Sum: return at::Reduction::Sum;
     default: return at::Reduction::None;
   }
+}
+
+// A reduced loss accumulated in double, as a 0-dim tensor of `options`' dtype. Like PyTorch's
+// float arithmetic, a float sum beyond FLT_MAX is +-inf (at::scalar_tensor would throw).
+inline at::Tensor scalarLoss(double value, const at::TensorOptions& options) {
+  if (options.dtype() == at::kFloat && std::isfinite(value) &&
+      std::fabs(value) > static_cast<double>(std::numeric_limits<float>::max())) {
+    value = std::copysign(std::numeric_limits<double>::infinity(), value);
+  }
+  return at::scalar_tensor(value, options);
 }
 
 // d(reduced)/d(losses[i]) for every i: 1/N for the mean, 1 otherwise.

@@ -38,6 +38,7 @@ NormWithGrad pNorm(const at::Tensor& difference, double p, bool needGrad) {
     out.gradient = difference.sign() * isMax / isMax.sum(-1, /*keepdim=*/true);
   } else {
     out.gradient = difference * difference.abs().pow(p - 2) / norm.pow(p - 1);
+    out.gradient.masked_fill_(difference == 0, 0);  // 0 * inf for p < 2; PyTorch gives 0
   }
   // Zero distance (identical embeddings): a finite, zero subgradient instead of 0/0.
   out.gradient.masked_fill_(norm == 0, 0);
@@ -53,12 +54,12 @@ LossOutput tripletMarginLossGeneric(const at::Tensor& anchor, const at::Tensor& 
   const NormWithGrad ap = pNorm(anchor - positive + options.eps, options.p, needGrad);
   const NormWithGrad an = pNorm(anchor - negative + options.eps, options.p, needGrad);
   at::Tensor negativeDistance = an.norm;
-  at::Tensor swapped;  // where the positive-negative distance replaced the anchor-negative one
+  at::Tensor swapShare;  // 1 where d(p, n) replaced d(a, n), 0.5 on a tie (PyTorch's minimum), else 0
   NormWithGrad pn;
   if (options.swap) {
     pn = pNorm(positive - negative + options.eps, options.p, needGrad);
-    swapped = pn.norm < an.norm;
-    negativeDistance = at::where(swapped, pn.norm, an.norm);
+    negativeDistance = at::minimum(an.norm, pn.norm);
+    swapShare = (pn.norm < an.norm).to(pn.norm.scalar_type()) + 0.5 * (pn.norm == an.norm).to(pn.norm.scalar_type());
   }
   const at::Tensor hinge = options.margin + ap.norm - negativeDistance;
   LossOutput out{reduce(hinge.clamp_min(0), options.reduction), {}};
@@ -73,9 +74,9 @@ LossOutput tripletMarginLossGeneric(const at::Tensor& anchor, const at::Tensor& 
   at::Tensor gradPositive = -gradAp;
   at::Tensor gradNegative;
   if (options.swap) {
-    const at::Tensor useSwap = swapped.unsqueeze(-1);
-    const at::Tensor gradAn = at::where(useSwap, at::zeros_like(an.gradient), weight * an.gradient);
-    const at::Tensor gradPn = at::where(useSwap, weight * pn.gradient, at::zeros_like(pn.gradient));
+    const at::Tensor share = swapShare.unsqueeze(-1);
+    const at::Tensor gradAn = weight * (1 - share) * an.gradient;
+    const at::Tensor gradPn = weight * share * pn.gradient;
     gradAnchor -= gradAn;
     gradPositive -= gradPn;
     gradNegative = gradAn + gradPn;

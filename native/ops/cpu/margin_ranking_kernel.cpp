@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace tl::ops::cpu {
 namespace {
@@ -14,8 +15,10 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
   const T* x1 = input1.data_ptr<T>();
   const T* x2 = input2.data_ptr<T>();
   const T* y = target.data_ptr<T>();
-  at::Tensor losses = at::empty_like(input1);
-  T* loss = losses.data_ptr<T>();
+  // Per-element losses are stored only for reduction 'none'; otherwise each chunk sums its own.
+  const bool perElement = o.reduction == Reduction::None;
+  at::Tensor losses = perElement ? at::empty_like(input1) : at::Tensor();
+  T* loss = perElement ? losses.data_ptr<T>() : nullptr;
   at::Tensor grad1, grad2, gradTarget;
   T *g1 = nullptr, *g2 = nullptr, *gy = nullptr;
   if (needGrad) {
@@ -27,26 +30,29 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
     gy = gradTarget.data_ptr<T>();
   }
   const double scale = reductionScale(o.reduction, count);
-  at::parallel_for(0, count, 65536, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const double difference = double(x1[i]) - x2[i];
-      const double hinge = o.margin - y[i] * difference;
-      loss[i] = static_cast<T>(std::max(hinge, 0.0));
-      if (!needGrad) continue;
-      const double w = hinge >= 0 ? scale : 0.0;  // clamp_min's convention at the kink
-      g1[i] = static_cast<T>(-y[i] * w);
-      g2[i] = static_cast<T>(y[i] * w);
-      gy[i] = static_cast<T>(-difference * w);
-    }
-  });
+  const double margin = o.margin;
+  const double total = at::parallel_reduce(
+      0, count, 32768, 0.0,
+      [&](int64_t begin, int64_t end, double partial) {
+        for (int64_t i = begin; i < end; ++i) {
+          const double difference = double(x1[i]) - x2[i];
+          const double hinge = margin - y[i] * difference;
+          const double value = std::max(hinge, 0.0);
+          partial += value;
+          if (loss) loss[i] = static_cast<T>(value);
+          if (g1) {
+            const double w = hinge >= 0 ? scale : 0.0;  // clamp_min's convention at the kink
+            g1[i] = static_cast<T>(-y[i] * w);
+            g2[i] = static_cast<T>(y[i] * w);
+            gy[i] = static_cast<T>(-difference * w);
+          }
+        }
+        return partial;
+      },
+      std::plus<double>());
   LossOutput out;
-  if (o.reduction == Reduction::None) {
-    out.loss = losses;
-  } else {
-    double total = 0;
-    for (int64_t i = 0; i < count; ++i) total += loss[i];
-    out.loss = at::scalar_tensor(o.reduction == Reduction::Mean ? total / count : total, input1.options());
-  }
+  out.loss = perElement ? losses
+                        : scalarLoss(o.reduction == Reduction::Mean ? total / count : total, input1.options());
   if (needGrad) out.grads = {grad1, grad2, gradTarget};
   return out;
 }

@@ -3,7 +3,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
+#include <limits>
 
 namespace tl::ops::cpu {
 namespace {
@@ -23,12 +25,17 @@ RowNorm rowNorm(const T* x, const T* y, int64_t dim, T eps, double p) {
   RowNorm out;
   if constexpr (K == NormKind::Inf) {
     T m = 0;
-#pragma omp simd reduction(max : m)
-    for (int64_t j = 0; j < dim; ++j) m = std::max(m, std::abs(x[j] - y[j] + eps));
+    int64_t nans = 0;  // max() would drop NaN; PyTorch's amax propagates it
+#pragma omp simd reduction(max : m) reduction(+ : nans)
+    for (int64_t j = 0; j < dim; ++j) {
+      const T v = std::abs(x[j] - y[j] + eps);
+      m = std::max(m, v);
+      nans += v != v;
+    }
     int64_t count = 0;
 #pragma omp simd reduction(+ : count)
     for (int64_t j = 0; j < dim; ++j) count += std::abs(x[j] - y[j] + eps) == m;
-    out.value = m;
+    out.value = nans ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(m);
     out.maxCount = static_cast<double>(count);
   } else {
     double acc = 0;
@@ -55,7 +62,8 @@ inline T normGrad(T v, const RowNorm& norm, T weight, double p) {
     return std::abs(v) == static_cast<T>(norm.value) ? weight * static_cast<T>((v > 0) - (v < 0)) : T(0);
   }
   if constexpr (K == NormKind::General) {
-    return static_cast<T>(weight * v * std::pow(std::abs(double(v)), p - 2));
+    // v |v|^(p-2) -> 0 as v -> 0 for p > 1; PyTorch also gives 0 at v = 0 for p < 2.
+    return v == 0 ? T(0) : static_cast<T>(weight * v * std::pow(std::abs(double(v)), p - 2));
   }
 }
 
@@ -69,10 +77,12 @@ double rowWeight(double w, const RowNorm& norm, double p) {
   return w;
 }
 
+// Processes rows [begin, end); stores per-row losses when `loss` is given; returns their sum.
 template <NormKind K, typename T>
-void tripletRows(int64_t begin, int64_t end, int64_t dim, const T* a, const T* p, const T* n,
-                 const TripletMarginOptions& o, double scale, T* loss, T* ga, T* gp, T* gn) {
+double tripletRows(int64_t begin, int64_t end, int64_t dim, const T* a, const T* p, const T* n,
+                   const TripletMarginOptions& o, double scale, T* loss, T* ga, T* gp, T* gn) {
   const T eps = static_cast<T>(o.eps);
+  double total = 0;
   for (int64_t i = begin; i < end; ++i) {
     const T* ai = a + i * dim;
     const T* pi = p + i * dim;
@@ -86,36 +96,31 @@ void tripletRows(int64_t begin, int64_t end, int64_t dim, const T* a, const T* p
       swapped = pn.value < an.value;
     }
     const double hinge = o.margin + ap.value - (swapped ? pn.value : an.value);
-    loss[i] = static_cast<T>(std::max(hinge, 0.0));
+    total += std::max(hinge, 0.0);
+    if (loss != nullptr) loss[i] = static_cast<T>(std::max(hinge, 0.0));
     if (ga == nullptr) continue;
     // clamp_min passes the gradient where hinge >= 0 (PyTorch's convention at the kink).
     const double w = hinge >= 0 ? scale : 0.0;
+    // With swap, the negative term's weight goes to d(p, n), to d(a, n), or half to each on a
+    // tie, as the backward of PyTorch's minimum splits it.
+    const double swapShare = !o.swap ? 0.0 : swapped ? 1.0 : (pn.value == an.value ? 0.5 : 0.0);
     const T wAp = static_cast<T>(rowWeight<K>(w, ap, o.p));
+    const T wAn = static_cast<T>(rowWeight<K>(w * (1 - swapShare), an, o.p));
+    const T wPn = static_cast<T>(rowWeight<K>(w * swapShare, pn, o.p));
     T* gai = ga + i * dim;
     T* gpi = gp + i * dim;
     T* gni = gn + i * dim;
-    if (swapped) {  // the negative term is d(p, n): the anchor only feels the positive term
-      const T wPn = static_cast<T>(rowWeight<K>(w, pn, o.p));
 #pragma omp simd
-      for (int64_t j = 0; j < dim; ++j) {
-        const T gAp = normGrad<K>(ai[j] - pi[j] + eps, ap, wAp, o.p);
-        const T gPn = normGrad<K>(pi[j] - ni[j] + eps, pn, wPn, o.p);
-        gai[j] = gAp;
-        gpi[j] = -gAp - gPn;
-        gni[j] = gPn;
-      }
-    } else {
-      const T wAn = static_cast<T>(rowWeight<K>(w, an, o.p));
-#pragma omp simd
-      for (int64_t j = 0; j < dim; ++j) {
-        const T gAp = normGrad<K>(ai[j] - pi[j] + eps, ap, wAp, o.p);
-        const T gAn = normGrad<K>(ai[j] - ni[j] + eps, an, wAn, o.p);
-        gai[j] = gAp - gAn;
-        gpi[j] = -gAp;
-        gni[j] = gAn;
-      }
+    for (int64_t j = 0; j < dim; ++j) {
+      const T gAp = normGrad<K>(ai[j] - pi[j] + eps, ap, wAp, o.p);
+      const T gAn = normGrad<K>(ai[j] - ni[j] + eps, an, wAn, o.p);
+      const T gPn = swapShare > 0 ? normGrad<K>(pi[j] - ni[j] + eps, pn, wPn, o.p) : T(0);
+      gai[j] = gAp - gAn;
+      gpi[j] = -gAp - gPn;
+      gni[j] = gAn + gPn;
     }
   }
+  return total;
 }
 
 template <typename T>
@@ -123,7 +128,8 @@ LossOutput run(const at::Tensor& anchor, const at::Tensor& positive, const at::T
                const TripletMarginOptions& o, bool needGrad) {
   const int64_t dim = anchor.size(-1);
   const int64_t rows = anchor.dim() == 1 ? 1 : anchor.size(0);
-  at::Tensor losses = at::empty({rows}, anchor.options());
+  const bool perElement = o.reduction == Reduction::None;
+  at::Tensor losses = perElement ? at::empty({rows}, anchor.options()) : at::Tensor();
   at::Tensor gradA, gradP, gradN;
   if (needGrad) {
     gradA = at::empty_like(anchor);
@@ -134,24 +140,24 @@ LossOutput run(const at::Tensor& anchor, const at::Tensor& positive, const at::T
   const T* a = anchor.data_ptr<T>();
   const T* p = positive.data_ptr<T>();
   const T* n = negative.data_ptr<T>();
-  T* loss = losses.data_ptr<T>();
-  T *ga = ptr(gradA), *gp = ptr(gradP), *gn = ptr(gradN);
+  T *loss = ptr(losses), *ga = ptr(gradA), *gp = ptr(gradP), *gn = ptr(gradN);
   const double scale = reductionScale(o.reduction, rows);
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1));
-  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    if (o.p == 2) tripletRows<NormKind::L2>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
-    else if (o.p == 1) tripletRows<NormKind::L1>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
-    else if (std::isinf(o.p)) tripletRows<NormKind::Inf>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
-    else tripletRows<NormKind::General>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
-  });
+  const double total = at::parallel_reduce(
+      0, rows, grain, 0.0,
+      [&](int64_t begin, int64_t end, double partial) {
+        if (o.p == 2) return partial + tripletRows<NormKind::L2>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
+        if (o.p == 1) return partial + tripletRows<NormKind::L1>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
+        if (std::isinf(o.p)) return partial + tripletRows<NormKind::Inf>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
+        return partial + tripletRows<NormKind::General>(begin, end, dim, a, p, n, o, scale, loss, ga, gp, gn);
+      },
+      std::plus<double>());
 
   LossOutput out;
-  if (o.reduction == Reduction::None) {
+  if (perElement) {
     out.loss = anchor.dim() == 1 ? losses.reshape({}) : losses;
   } else {
-    double total = 0;
-    for (int64_t i = 0; i < rows; ++i) total += loss[i];
-    out.loss = at::scalar_tensor(o.reduction == Reduction::Mean ? total / rows : total, anchor.options());
+    out.loss = scalarLoss(o.reduction == Reduction::Mean ? total / rows : total, anchor.options());
   }
   if (needGrad) out.grads = {gradA, gradP, gradN};
   return out;
