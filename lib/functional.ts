@@ -1,9 +1,19 @@
-/** Functional forms, one function per loss (like torch.nn.functional): fn(...tensors, options?). */
-export { l1Loss, mseLoss, smoothL1Loss, huberLoss, poissonNllLoss, klDivLoss } from './losses/regression';
+/**
+ * Functional forms, one function per loss (like torch.nn.functional): fn(...tensors, options?),
+ * and fnAsync(...) which computes on a worker thread and resolves a Promise.
+ */
 export {
-  crossEntropyLoss, nllLoss, bceLoss, bceWithLogitsLoss, softMarginLoss, multiLabelSoftMarginLoss,
-  multiLabelMarginLoss, multiMarginLoss,
+  l1Loss, l1LossAsync, mseLoss, mseLossAsync, smoothL1Loss, smoothL1LossAsync, huberLoss,
+  huberLossAsync, poissonNllLoss, poissonNllLossAsync, klDivLoss, klDivLossAsync,
+} from './losses/regression';
+export {
+  crossEntropyLoss, crossEntropyLossAsync, nllLoss, nllLossAsync, bceLoss, bceLossAsync,
+  bceWithLogitsLoss, bceWithLogitsLossAsync, softMarginLoss, softMarginLossAsync,
+  multiLabelSoftMarginLoss, multiLabelSoftMarginLossAsync, multiLabelMarginLoss,
+  multiLabelMarginLossAsync, multiMarginLoss, multiMarginLossAsync,
 } from './losses/classification';
 export {
-  marginRankingLoss, tripletMarginLoss, tripletMarginWithDistanceLoss, hingeEmbeddingLoss, cosineEmbeddingLoss,
+  marginRankingLoss, marginRankingLossAsync, tripletMarginLoss, tripletMarginLossAsync,
+  tripletMarginWithDistanceLoss, tripletMarginWithDistanceLossAsync, hingeEmbeddingLoss,
+  hingeEmbeddingLossAsync, cosineEmbeddingLoss, cosineEmbeddingLossAsync,
 } from './losses/embedding';

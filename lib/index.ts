@@ -7,6 +7,8 @@ export * as nn from './nn';
 export { info, cuda, setNumThreads, getNumThreads, manualSeed, resolveDevice } from './runtime';
 export type { Info } from './runtime';
 export { DeviceError, TorchError, LoadError } from './errors';
+export { tensor, isTensor, memory } from './tensor';
+export type { Tensor, TensorOptions, DeviceMemory } from './tensor';
 export type * from './types';
 export type * from './losses/regression';
 export type * from './losses/classification';

@@ -5,10 +5,12 @@
 #include "binding/addon_state.h"
 #include "binding/losses.h"
 #include "binding/runtime.h"
+#include "binding/tensor_handle.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new tl::binding::AddonState());
   tl::binding::exportRuntime(env, exports);
+  tl::binding::TensorHandle::exportClass(env, exports);
   tl::binding::exportLosses(env, exports);
   return exports;
 }

@@ -30,6 +30,7 @@ const crossEntropy = defineLoss<[input: TensorInput, target: LabelsInput | Tenso
     labelSmoothing: (v) => check.numberIn('labelSmoothing', v, 0, 1),
   });
 export const crossEntropyLoss = crossEntropy.fn;
+export const crossEntropyLossAsync = crossEntropy.fnAsync;
 export class CrossEntropyLoss extends crossEntropy.Module {}
 
 export interface NLLLossOptions extends CommonLossOptions {
@@ -40,6 +41,7 @@ export interface NLLLossOptions extends CommonLossOptions {
 /** input: log-probabilities (C), (N, C) or (N, C, d1, ...); target: class indices. Gradient: input. */
 const nll = defineLoss<[input: TensorInput, target: LabelsInput], NLLLossOptions, 'input'>('nllLoss', 2, { weight, ignoreIndex });
 export const nllLoss = nll.fn;
+export const nllLossAsync = nll.fnAsync;
 export class NLLLoss extends nll.Module {}
 
 export interface BCELossOptions extends CommonLossOptions {
@@ -49,6 +51,7 @@ export interface BCELossOptions extends CommonLossOptions {
 /** input: probabilities in [0, 1]; target in [0, 1], same shape. Gradients: input, target. */
 const bce = defineLoss<[input: TensorInput, target: TensorInput], BCELossOptions, 'input' | 'target'>('bceLoss', 2, { weight });
 export const bceLoss = bce.fn;
+export const bceLossAsync = bce.fnAsync;
 export class BCELoss extends bce.Module {}
 
 export interface BCEWithLogitsLossOptions extends BCELossOptions {
@@ -59,11 +62,13 @@ export interface BCEWithLogitsLossOptions extends BCELossOptions {
 const bceWithLogits = defineLoss<[input: TensorInput, target: TensorInput], BCEWithLogitsLossOptions, 'input' | 'target'>(
   'bceWithLogitsLoss', 2, { weight, posWeight: (v) => check.tensorOption('posWeight', v) });
 export const bceWithLogitsLoss = bceWithLogits.fn;
+export const bceWithLogitsLossAsync = bceWithLogits.fnAsync;
 export class BCEWithLogitsLoss extends bceWithLogits.Module {}
 
 /** log(1 + exp(-y x)), y in {1, -1}. Gradient: input. */
 const softMargin = defineLoss<[input: TensorInput, target: TensorInput], CommonLossOptions, 'input'>('softMarginLoss', 2, {});
 export const softMarginLoss = softMargin.fn;
+export const softMarginLossAsync = softMargin.fnAsync;
 export class SoftMarginLoss extends softMargin.Module {}
 
 export interface MultiLabelSoftMarginLossOptions extends CommonLossOptions {
@@ -74,6 +79,7 @@ export interface MultiLabelSoftMarginLossOptions extends CommonLossOptions {
 const multiLabelSoftMargin = defineLoss<[input: TensorInput, target: TensorInput], MultiLabelSoftMarginLossOptions, 'input' | 'target'>(
   'multiLabelSoftMarginLoss', 2, { weight });
 export const multiLabelSoftMarginLoss = multiLabelSoftMargin.fn;
+export const multiLabelSoftMarginLossAsync = multiLabelSoftMargin.fnAsync;
 export class MultiLabelSoftMarginLoss extends multiLabelSoftMargin.Module {}
 
 /**
@@ -82,6 +88,7 @@ export class MultiLabelSoftMarginLoss extends multiLabelSoftMargin.Module {}
  */
 const multiLabelMargin = defineLoss<[input: TensorInput, target: LabelsInput], CommonLossOptions, 'input'>('multiLabelMarginLoss', 2, {});
 export const multiLabelMarginLoss = multiLabelMargin.fn;
+export const multiLabelMarginLossAsync = multiLabelMargin.fnAsync;
 export class MultiLabelMarginLoss extends multiLabelMargin.Module {}
 
 export interface MultiMarginLossOptions extends CommonLossOptions {
@@ -104,4 +111,5 @@ const multiMargin = defineLoss<[input: TensorInput, target: LabelsInput], MultiM
   weight,
 });
 export const multiMarginLoss = multiMargin.fn;
+export const multiMarginLossAsync = multiMargin.fnAsync;
 export class MultiMarginLoss extends multiMargin.Module {}

@@ -1,16 +1,34 @@
 /**
- * Builds a loss's two public forms from its binding name and option checks:
- *   fn(...tensors, options?)                       the functional form (F.*)
- *   new Module(options).forward(...tensors)        the module form (nn.*), options checked once
- * Both call the same binding function with the same (checked) options object.
+ * Builds a loss's public forms from its binding name and option checks:
+ *   fn(...tensors, options?)             functional form (F.*), synchronous
+ *   fnAsync(...tensors, options?)        the same on a worker thread, as a Promise
+ *   new Module(options).forward(...)     module form (nn.*), options checked once; forwardAsync
+ * All call the same binding function with the same (checked) options object.
+ *
+ * Async calls copy host inputs before returning, so the caller may reuse or transfer its arrays
+ * at once; Tensor inputs are held by reference (dispose() during the call is safe).
  */
 import { loadBinding } from '../native';
-import type { CommonLossOptions, LossResult } from '../types';
+import type { Tensor } from '../tensor';
+import type { CommonLossOptions, DeviceArgs, FloatArray, HostArgs, LossResult } from '../types';
 import { lossOptions } from '../validate';
 
 export type OptionChecks<O extends object> = {
   [K in Exclude<keyof O, keyof CommonLossOptions>]-?: (value: unknown) => unknown;
 };
+
+/** Host inputs give typed-array gradients, Tensor inputs Tensor gradients, a mix a mix. */
+export interface LossFunction<Args extends unknown[], O, Grad extends string, R = LossResult<Grad>> {
+  (...args: [...HostArgs<Args>, O?]): R;
+  (...args: [...DeviceArgs<Args>, O?]): LossResult<Grad, Tensor>;
+  (...args: [...Args, O?]): LossResult<Grad, FloatArray | Tensor>;
+}
+
+export interface AsyncLossFunction<Args extends unknown[], O, Grad extends string> {
+  (...args: [...HostArgs<Args>, O?]): Promise<LossResult<Grad>>;
+  (...args: [...DeviceArgs<Args>, O?]): Promise<LossResult<Grad, Tensor>>;
+  (...args: [...Args, O?]): Promise<LossResult<Grad, FloatArray | Tensor>>;
+}
 
 export function defineLoss<Args extends unknown[], O extends object, Grad extends string>(
   name: string,
@@ -19,9 +37,19 @@ export function defineLoss<Args extends unknown[], O extends object, Grad extend
   reductions?: readonly string[],
 ) {
   const check = (options?: O): O => lossOptions<O>(name, options, checks, reductions);
-  const call = (args: unknown[], options: O): LossResult<Grad> => loadBinding()[name](...args.slice(0, arity), options);
+  const call = (args: unknown[], options: O) => loadBinding()[name](...args.slice(0, arity), options);
+  const callAsync = (args: unknown[], options: O) => loadBinding()[`${name}Async`](...args.slice(0, arity), options);
 
-  const fn = (...args: [...Args, O?]): LossResult<Grad> => call(args, check(args[arity] as O | undefined));
+  const fn = ((...args: unknown[]) => call(args, check(args[arity] as O | undefined))) as LossFunction<Args, O, Grad>;
+  const fnAsync = ((...args: unknown[]) => {
+    let options: O;
+    try {
+      options = check(args[arity] as O | undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return callAsync(args, options);
+  }) as AsyncLossFunction<Args, O, Grad>;
 
   class Module {
     readonly options: Readonly<O>;
@@ -30,10 +58,20 @@ export function defineLoss<Args extends unknown[], O extends object, Grad extend
       this.options = Object.freeze({ ...check(options) });
     }
 
-    forward(...args: Args): LossResult<Grad> {
+    forward(...args: HostArgs<Args>): LossResult<Grad>;
+    forward(...args: DeviceArgs<Args>): LossResult<Grad, Tensor>;
+    forward(...args: Args): LossResult<Grad, FloatArray | Tensor>;
+    forward(...args: unknown[]) {
       return call(args, this.options);
+    }
+
+    forwardAsync(...args: HostArgs<Args>): Promise<LossResult<Grad>>;
+    forwardAsync(...args: DeviceArgs<Args>): Promise<LossResult<Grad, Tensor>>;
+    forwardAsync(...args: Args): Promise<LossResult<Grad, FloatArray | Tensor>>;
+    forwardAsync(...args: unknown[]) {
+      return callAsync(args, this.options);
     }
   }
 
-  return { fn, Module, check };
+  return { fn, fnAsync, Module, check };
 }

@@ -20,6 +20,7 @@ export interface MarginRankingLossOptions extends CommonLossOptions {
  */
 const marginRanking = defineLoss<Pair, MarginRankingLossOptions, 'input1' | 'input2' | 'target'>('marginRankingLoss', 3, { margin });
 export const marginRankingLoss = marginRanking.fn;
+export const marginRankingLossAsync = marginRanking.fnAsync;
 export class MarginRankingLoss extends marginRanking.Module {}
 
 export interface TripletMarginLossOptions extends CommonLossOptions {
@@ -43,6 +44,7 @@ const tripletMargin = defineLoss<Triplet, TripletMarginLossOptions, 'anchor' | '
   swap: (v) => check.boolean('swap', v),
 });
 export const tripletMarginLoss = tripletMargin.fn;
+export const tripletMarginLossAsync = tripletMargin.fnAsync;
 export class TripletMarginLoss extends tripletMargin.Module {}
 
 export interface TripletMarginWithDistanceLossOptions extends CommonLossOptions {
@@ -70,6 +72,7 @@ const tripletWithDistance = defineLoss<Triplet, TripletMarginWithDistanceLossOpt
     swap: (v) => check.boolean('swap', v),
   });
 export const tripletMarginWithDistanceLoss = tripletWithDistance.fn;
+export const tripletMarginWithDistanceLossAsync = tripletWithDistance.fnAsync;
 export class TripletMarginWithDistanceLoss extends tripletWithDistance.Module {}
 
 export interface HingeEmbeddingLossOptions extends CommonLossOptions {
@@ -79,6 +82,7 @@ export interface HingeEmbeddingLossOptions extends CommonLossOptions {
 /** loss = x where y = 1, max(0, margin - x) where y = -1. Gradient: input. */
 const hingeEmbedding = defineLoss<[input: TensorInput, target: TensorInput], HingeEmbeddingLossOptions, 'input'>('hingeEmbeddingLoss', 2, { margin });
 export const hingeEmbeddingLoss = hingeEmbedding.fn;
+export const hingeEmbeddingLossAsync = hingeEmbedding.fnAsync;
 export class HingeEmbeddingLoss extends hingeEmbedding.Module {}
 
 export interface CosineEmbeddingLossOptions extends CommonLossOptions {
@@ -91,4 +95,5 @@ export interface CosineEmbeddingLossOptions extends CommonLossOptions {
  */
 const cosineEmbedding = defineLoss<Pair, CosineEmbeddingLossOptions, 'input1' | 'input2'>('cosineEmbeddingLoss', 3, { margin });
 export const cosineEmbeddingLoss = cosineEmbedding.fn;
+export const cosineEmbeddingLossAsync = cosineEmbedding.fnAsync;
 export class CosineEmbeddingLoss extends cosineEmbedding.Module {}

@@ -12,11 +12,13 @@ type Grad = 'input' | 'target';
 /** |input - target|. */
 const l1 = defineLoss<Pointwise, CommonLossOptions, Grad>('l1Loss', 2, {});
 export const l1Loss = l1.fn;
+export const l1LossAsync = l1.fnAsync;
 export class L1Loss extends l1.Module {}
 
 /** (input - target)^2. */
 const mse = defineLoss<Pointwise, CommonLossOptions, Grad>('mseLoss', 2, {});
 export const mseLoss = mse.fn;
+export const mseLossAsync = mse.fnAsync;
 export class MSELoss extends mse.Module {}
 
 export interface SmoothL1LossOptions extends CommonLossOptions {
@@ -31,6 +33,7 @@ const smoothL1 = defineLoss<Pointwise, SmoothL1LossOptions, Grad>('smoothL1Loss'
   },
 });
 export const smoothL1Loss = smoothL1.fn;
+export const smoothL1LossAsync = smoothL1.fnAsync;
 export class SmoothL1Loss extends smoothL1.Module {}
 
 export interface HuberLossOptions extends CommonLossOptions {
@@ -40,6 +43,7 @@ export interface HuberLossOptions extends CommonLossOptions {
 /** 0.5 d^2 if |d| < delta, else delta (|d| - 0.5 delta). */
 const huber = defineLoss<Pointwise, HuberLossOptions, Grad>('huberLoss', 2, { delta: (v) => check.positiveNumber('delta', v) });
 export const huberLoss = huber.fn;
+export const huberLossAsync = huber.fnAsync;
 export class HuberLoss extends huber.Module {}
 
 export interface PoissonNLLLossOptions extends CommonLossOptions {
@@ -56,6 +60,7 @@ const poissonNll = defineLoss<Pointwise, PoissonNLLLossOptions, Grad>('poissonNl
   eps: (v) => check.finiteNumber('eps', v),
 });
 export const poissonNllLoss = poissonNll.fn;
+export const poissonNllLossAsync = poissonNll.fnAsync;
 export class PoissonNLLLoss extends poissonNll.Module {}
 
 export interface KLDivLossOptions extends Omit<CommonLossOptions, 'reduction'> {
@@ -68,4 +73,5 @@ export interface KLDivLossOptions extends Omit<CommonLossOptions, 'reduction'> {
 const klDiv = defineLoss<Pointwise, KLDivLossOptions, Grad>(
   'klDivLoss', 2, { logTarget: (v) => check.boolean('logTarget', v) }, ['none', 'mean', 'sum', 'batchmean']);
 export const klDivLoss = klDiv.fn;
+export const klDivLossAsync = klDiv.fnAsync;
 export class KLDivLoss extends klDiv.Module {}

@@ -12,6 +12,8 @@ struct AddonState {
   Napi::FunctionReference torchErrorClass;
   Napi::FunctionReference typeErrorClass;
   Napi::FunctionReference rangeErrorClass;
+  // The Tensor class of this environment (tensor_handle.cpp).
+  Napi::FunctionReference tensorClass;
 
   static AddonState* of(Napi::Env env) { return env.GetInstanceData<AddonState>(); }
 };

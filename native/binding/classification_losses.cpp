@@ -18,7 +18,8 @@ Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
   o.ignoreIndex = call.options().integer("ignoreIndex", o.ignoreIndex);
   o.labelSmoothing = call.options().number("labelSmoothing", o.labelSmoothing);
   o.reduction = call.options().reduction();
-  return call.result(ops::crossEntropyLoss(input, target, o, call.needGrad()), {"input", "target"});
+  const bool needGrad = call.needGrad();
+  return call.finish([=] { return ops::crossEntropyLoss(input, target, o, needGrad); }, {"input", "target"});
 }
 
 Napi::Value nll(const Napi::CallbackInfo& info) {
@@ -29,14 +30,17 @@ Napi::Value nll(const Napi::CallbackInfo& info) {
   o.weight = call.optionalTensor("weight");
   o.ignoreIndex = call.options().integer("ignoreIndex", o.ignoreIndex);
   o.reduction = call.options().reduction();
-  return call.result(ops::nllLoss(input, target, o, call.needGrad()), {"input"});
+  const bool needGrad = call.needGrad();
+  return call.finish([=] { return ops::nllLoss(input, target, o, needGrad); }, {"input"});
 }
 
 Napi::Value bce(const Napi::CallbackInfo& info) {
   LossCall call(info, 2);
   const at::Tensor input = call.tensor(0, "input"), target = call.tensor(1, "target");
   const auto weight = call.optionalTensor("weight");
-  return call.result(ops::bceLoss(input, target, weight, call.options().reduction(), call.needGrad()),
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::bceLoss(input, target, weight, reduction, needGrad); },
                      {"input", "target"});
 }
 
@@ -45,22 +49,28 @@ Napi::Value bceWithLogits(const Napi::CallbackInfo& info) {
   const at::Tensor input = call.tensor(0, "input"), target = call.tensor(1, "target");
   const auto weight = call.optionalTensor("weight");
   const auto posWeight = call.optionalTensor("posWeight");
-  return call.result(ops::bceWithLogitsLoss(input, target, weight, posWeight, call.options().reduction(),
-                                            call.needGrad()),
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::bceWithLogitsLoss(input, target, weight, posWeight, reduction,
+                                            needGrad); },
                      {"input", "target"});
 }
 
 Napi::Value softMargin(const Napi::CallbackInfo& info) {
   LossCall call(info, 2);
   const at::Tensor input = call.tensor(0, "input"), target = call.tensor(1, "target");
-  return call.result(ops::softMarginLoss(input, target, call.options().reduction(), call.needGrad()), {"input"});
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::softMarginLoss(input, target, reduction, needGrad); }, {"input"});
 }
 
 Napi::Value multiLabelSoftMargin(const Napi::CallbackInfo& info) {
   LossCall call(info, 2);
   const at::Tensor input = call.tensor(0, "input"), target = call.tensor(1, "target");
   const auto weight = call.optionalTensor("weight");
-  return call.result(ops::multiLabelSoftMarginLoss(input, target, weight, call.options().reduction(), call.needGrad()),
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::multiLabelSoftMarginLoss(input, target, weight, reduction, needGrad); },
                      {"input", "target"});
 }
 
@@ -68,7 +78,9 @@ Napi::Value multiLabelMargin(const Napi::CallbackInfo& info) {
   LossCall call(info, 2);
   const at::Tensor input = call.tensor(0, "input");
   const at::Tensor target = call.labels(1, "target");
-  return call.result(ops::multiLabelMarginLoss(input, target, call.options().reduction(), call.needGrad()), {"input"});
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::multiLabelMarginLoss(input, target, reduction, needGrad); }, {"input"});
 }
 
 Napi::Value multiMargin(const Napi::CallbackInfo& info) {
@@ -80,20 +92,21 @@ Napi::Value multiMargin(const Napi::CallbackInfo& info) {
   o.margin = call.options().number("margin", o.margin);
   o.weight = call.optionalTensor("weight");
   o.reduction = call.options().reduction();
-  return call.result(ops::multiMarginLoss(input, target, o, call.needGrad()), {"input"});
+  const bool needGrad = call.needGrad();
+  return call.finish([=] { return ops::multiMarginLoss(input, target, o, needGrad); }, {"input"});
 }
 
 }  // namespace
 
 void exportClassificationLosses(Napi::Env env, Napi::Object exports) {
-  exportFunction(env, exports, "crossEntropyLoss", crossEntropy);
-  exportFunction(env, exports, "nllLoss", nll);
-  exportFunction(env, exports, "bceLoss", bce);
-  exportFunction(env, exports, "bceWithLogitsLoss", bceWithLogits);
-  exportFunction(env, exports, "softMarginLoss", softMargin);
-  exportFunction(env, exports, "multiLabelSoftMarginLoss", multiLabelSoftMargin);
-  exportFunction(env, exports, "multiLabelMarginLoss", multiLabelMargin);
-  exportFunction(env, exports, "multiMarginLoss", multiMargin);
+  exportLoss(env, exports, "crossEntropyLoss", crossEntropy);
+  exportLoss(env, exports, "nllLoss", nll);
+  exportLoss(env, exports, "bceLoss", bce);
+  exportLoss(env, exports, "bceWithLogitsLoss", bceWithLogits);
+  exportLoss(env, exports, "softMarginLoss", softMargin);
+  exportLoss(env, exports, "multiLabelSoftMarginLoss", multiLabelSoftMargin);
+  exportLoss(env, exports, "multiLabelMarginLoss", multiLabelMargin);
+  exportLoss(env, exports, "multiMarginLoss", multiMargin);
 }
 
 }  // namespace tl::binding

@@ -23,7 +23,8 @@ Napi::Value marginRanking(const Napi::CallbackInfo& info, MarginRankingOp op) {
   o.reduction = call.options().reduction();
   const at::Tensor input1 = call.tensor(0, "input1"), input2 = call.tensor(1, "input2"),
                    target = call.tensor(2, "target");
-  return call.result(op(input1, input2, target, o, call.needGrad()), {"input1", "input2", "target"});
+  const bool needGrad = call.needGrad();
+  return call.finish([=] { return op(input1, input2, target, o, needGrad); }, {"input1", "input2", "target"});
 }
 
 Napi::Value tripletMargin(const Napi::CallbackInfo& info, TripletOp op) {
@@ -35,14 +36,17 @@ Napi::Value tripletMargin(const Napi::CallbackInfo& info, TripletOp op) {
   o.swap = call.options().flag("swap", o.swap);
   o.reduction = call.options().reduction();
   const at::Tensor a = call.tensor(0, "anchor"), p = call.tensor(1, "positive"), n = call.tensor(2, "negative");
-  return call.result(op(a, p, n, o, call.needGrad()), {"anchor", "positive", "negative"});
+  const bool needGrad = call.needGrad();
+  return call.finish([=] { return op(a, p, n, o, needGrad); }, {"anchor", "positive", "negative"});
 }
 
 Napi::Value hingeEmbedding(const Napi::CallbackInfo& info) {
   LossCall call(info, 2);
   const double margin = call.options().number("margin", 1.0);
   const at::Tensor input = call.tensor(0, "input"), target = call.tensor(1, "target");
-  return call.result(ops::hingeEmbeddingLoss(input, target, margin, call.options().reduction(), call.needGrad()),
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::hingeEmbeddingLoss(input, target, margin, reduction, needGrad); },
                      {"input"});
 }
 
@@ -50,7 +54,9 @@ Napi::Value cosineEmbedding(const Napi::CallbackInfo& info) {
   LossCall call(info, 3);
   const double margin = call.options().number("margin", 0.0);
   const at::Tensor x1 = call.tensor(0, "input1"), x2 = call.tensor(1, "input2"), y = call.tensor(2, "target");
-  return call.result(ops::cosineEmbeddingLoss(x1, x2, y, margin, call.options().reduction(), call.needGrad()),
+  const bool needGrad = call.needGrad();
+  const ops::Reduction reduction = call.options().reduction();
+  return call.finish([=] { return ops::cosineEmbeddingLoss(x1, x2, y, margin, reduction, needGrad); },
                      {"input1", "input2"});
 }
 
@@ -70,28 +76,29 @@ Napi::Value tripletWithDistance(const Napi::CallbackInfo& info) {
   o.swap = call.options().flag("swap", o.swap);
   o.reduction = call.options().reduction();
   const at::Tensor a = call.tensor(0, "anchor"), p = call.tensor(1, "positive"), n = call.tensor(2, "negative");
-  return call.result(ops::tripletMarginWithDistanceLoss(a, p, n, o, call.needGrad()),
+  const bool needGrad = call.needGrad();
+  return call.finish([=] { return ops::tripletMarginWithDistanceLoss(a, p, n, o, needGrad); },
                      {"anchor", "positive", "negative"});
 }
 
 }  // namespace
 
 void exportEmbeddingLosses(Napi::Env env, Napi::Object exports) {
-  exportFunction(env, exports, "marginRankingLoss", [](const Napi::CallbackInfo& i) { return marginRanking(i, ops::marginRankingLoss); });
-  exportFunction(env, exports, "tripletMarginLoss", [](const Napi::CallbackInfo& i) { return tripletMargin(i, ops::tripletMarginLoss); });
-  exportFunction(env, exports, "hingeEmbeddingLoss", hingeEmbedding);
-  exportFunction(env, exports, "cosineEmbeddingLoss", cosineEmbedding);
-  exportFunction(env, exports, "tripletMarginWithDistanceLoss", tripletWithDistance);
+  exportLoss(env, exports, "marginRankingLoss", [](const Napi::CallbackInfo& i) { return marginRanking(i, ops::marginRankingLoss); });
+  exportLoss(env, exports, "tripletMarginLoss", [](const Napi::CallbackInfo& i) { return tripletMargin(i, ops::tripletMarginLoss); });
+  exportLoss(env, exports, "hingeEmbeddingLoss", hingeEmbedding);
+  exportLoss(env, exports, "cosineEmbeddingLoss", cosineEmbedding);
+  exportLoss(env, exports, "tripletMarginWithDistanceLoss", tripletWithDistance);
 
   // The autograd versions the closed-form backward passes are tested against, and the
   // device-generic ATen versions (what CUDA runs) the CPU kernels are tested against.
   Napi::Object reference = Napi::Object::New(env);
-  exportFunction(env, reference, "marginRankingLoss", [](const Napi::CallbackInfo& i) { return marginRanking(i, ops::marginRankingLossReference); });
-  exportFunction(env, reference, "tripletMarginLoss", [](const Napi::CallbackInfo& i) { return tripletMargin(i, ops::tripletMarginLossReference); });
+  exportLoss(env, reference, "marginRankingLoss", [](const Napi::CallbackInfo& i) { return marginRanking(i, ops::marginRankingLossReference); });
+  exportLoss(env, reference, "tripletMarginLoss", [](const Napi::CallbackInfo& i) { return tripletMargin(i, ops::tripletMarginLossReference); });
   exports.Set("reference", reference);
   Napi::Object generic = Napi::Object::New(env);
-  exportFunction(env, generic, "marginRankingLoss", [](const Napi::CallbackInfo& i) { return marginRanking(i, ops::marginRankingLossGeneric); });
-  exportFunction(env, generic, "tripletMarginLoss", [](const Napi::CallbackInfo& i) { return tripletMargin(i, ops::tripletMarginLossGeneric); });
+  exportLoss(env, generic, "marginRankingLoss", [](const Napi::CallbackInfo& i) { return marginRanking(i, ops::marginRankingLossGeneric); });
+  exportLoss(env, generic, "tripletMarginLoss", [](const Napi::CallbackInfo& i) { return tripletMargin(i, ops::tripletMarginLossGeneric); });
   exports.Set("generic", generic);
 }
 

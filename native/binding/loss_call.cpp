@@ -1,17 +1,48 @@
 #include "loss_call.h"
 
 #include "../common/errors.h"
+#include "async_loss.h"
+#include "device.h"
+#include "tensor_handle.h"
 
 namespace tl::binding {
 
 LossCall::LossCall(const Napi::CallbackInfo& info, size_t optionsIndex)
-    : info_(info), options_(info[optionsIndex]), device_(options_.device()) {
+    : env_(info.Env()), async_(info.Data() != nullptr), options_(info[optionsIndex]) {
   args_.reserve(optionsIndex);
   for (size_t i = 0; i < optionsIndex; ++i) args_.push_back(JsArg::read(info[i]));
+
+  // JS Tensors decide the device; they must agree with each other and with an explicit option.
+  std::optional<c10::Device> tensorDevice;
+  for (const JsArg& arg : args_) {
+    if (!arg.isTensorHandle() || !arg.handleTensor().defined()) continue;
+    const at::Tensor& t = arg.handleTensor();
+    if (tensorDevice && *tensorDevice != t.device()) {
+      deviceError("the Tensor arguments live on different devices (", deviceName(*tensorDevice), " and ",
+                  deviceName(t.device()), "); move them with tensor.to(device)");
+    }
+    tensorDevice = t.device();
+  }
+  device_ = options_.device();
+  if (tensorDevice) {
+    if (options_.hasDevice() && device_ != *tensorDevice) {
+      deviceError("`device` is '", deviceName(device_), "' but the Tensor arguments live on ",
+                  deviceName(*tensorDevice));
+    }
+    device_ = *tensorDevice;
+  }
+}
+
+at::Tensor LossCall::prepare(at::Tensor t, bool fromJsMemory) const {
+  if (!device_.is_cpu() || t.device() != device_) return t.to(device_);
+  // A worker thread must not read JS memory: the caller may change or free it meanwhile.
+  return async_ && fromJsMemory ? t.clone() : t;
 }
 
 at::Tensor LossCall::tensor(size_t index, const char* name) {
-  at::Tensor t = args_.at(index).tensor(name);
+  const JsArg& arg = args_.at(index);
+  at::Tensor t = arg.tensor(name);
+  if (arg.isTensorHandle()) tensorInputs_.insert(name);
   if (firstName_ == nullptr) {
     firstName_ = name;
     firstTensor_ = t;
@@ -19,11 +50,13 @@ at::Tensor LossCall::tensor(size_t index, const char* name) {
   } else {
     requireSameDtype(name, t, firstName_, firstTensor_);
   }
-  return onDevice(t, device_);
+  return prepare(t, !arg.isTensorHandle());
 }
 
 at::Tensor LossCall::labels(size_t index, const char* name) {
-  return onDevice(args_.at(index).labels(name), device_);
+  const JsArg& arg = args_.at(index);
+  if (arg.isTensorHandle()) typeError("`", name, "` must be labels (Int32Array, BigInt64Array or number[]), got a Tensor");
+  return prepare(arg.labels(name), /*fromJsMemory=*/false);  // labels are copies already
 }
 
 bool LossCall::holdsLabels(size_t index) const { return args_.at(index).holdsLabels(); }
@@ -32,13 +65,32 @@ std::optional<at::Tensor> LossCall::optionalTensor(const char* key) {
   const JsArg* arg = options_.tensorArg(key);
   if (arg == nullptr) return std::nullopt;
   at::Tensor t = arg->tensor(key);
-  if (dtype_) t = t.to(*dtype_);
-  return onDevice(t, device_);
+  if (dtype_ && t.scalar_type() != *dtype_) return prepare(t.to(*dtype_), false);
+  return prepare(t, !arg->isTensorHandle());
+}
+
+ResultFormat LossCall::format(std::initializer_list<const char*> gradNames, bool perElement) const {
+  ResultFormat f;
+  f.gradNames.assign(gradNames.begin(), gradNames.end());
+  f.tensorInputs = tensorInputs_;
+  f.perElement = perElement;
+  return f;
+}
+
+Napi::Value LossCall::finish(LossRunner run, std::initializer_list<const char*> gradNames,
+                             std::optional<bool> perElement, ResultExtras extras) {
+  ResultFormat f = format(gradNames, perElement ? *perElement : options_.reduction() == ops::Reduction::None);
+  f.extras = std::move(extras);
+  if (!async_) return f.build(env_, run());
+  return queueLossWorker(env_, std::move(run), std::move(f));
 }
 
 Napi::Value LossCall::result(const ops::LossOutput& out, std::initializer_list<const char*> gradNames,
                              bool perElement) const {
-  Napi::Env env = info_.Env();
+  return format(gradNames, perElement).build(env_, out);
+}
+
+Napi::Object ResultFormat::build(Napi::Env env, const ops::LossOutput& out) const {
   Napi::Object result = Napi::Object::New(env);
   if (perElement) {
     result.Set("loss", out.loss.sum().item<double>());
@@ -48,14 +100,34 @@ Napi::Value LossCall::result(const ops::LossOutput& out, std::initializer_list<c
   }
   if (!out.grads.empty()) {
     Napi::Object grads = Napi::Object::New(env);
-    size_t i = 0;
-    for (const char* name : gradNames) {
-      if (i < out.grads.size()) grads.Set(name, typedArrayFromTensor(env, out.grads[i]));
-      ++i;
+    for (size_t i = 0; i < gradNames.size() && i < out.grads.size(); ++i) {
+      const std::string& name = gradNames[i];
+      grads.Set(name, tensorInputs.count(name) ? Napi::Value(TensorHandle::create(env, out.grads[i]))
+                                               : typedArrayFromTensor(env, out.grads[i]));
     }
     result.Set("grad", grads);
   }
+  if (extras) extras(env, result, out);
   return result;
+}
+
+void exportLoss(Napi::Env env, Napi::Object exports, const char* name,
+                Napi::Value (*binding)(const Napi::CallbackInfo&)) {
+  exports.Set(name, Napi::Function::New(env, [binding](const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value { return binding(info); });
+  }, name));
+  static int asyncMarker = 1;
+  const std::string asyncName = std::string(name) + "Async";
+  exports.Set(asyncName, Napi::Function::New(env, [binding](const Napi::CallbackInfo& info) -> Napi::Value {
+    try {
+      return guarded(info, [&]() -> Napi::Value { return binding(info); });
+    } catch (const Napi::Error& e) {
+      // Bad arguments reject the promise too: the async form never throws synchronously.
+      Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(info.Env());
+      deferred.Reject(e.Value());
+      return deferred.Promise();
+    }
+  }, asyncName, &asyncMarker));
 }
 
 }  // namespace tl::binding

@@ -14,12 +14,4 @@ inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportClassificationLosses(env, exports);
 }
 
-// Registers `fn` as exports[name], running it through the error guard.
-template <typename Fn>
-void exportFunction(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
-  exports.Set(name, Napi::Function::New(env, [fn](const Napi::CallbackInfo& info) {
-    return guarded(info, [&]() -> Napi::Value { return fn(info); });
-  }));
-}
-
 }  // namespace tl::binding

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "../common/errors.h"
+#include "tensor_handle.h"
 
 namespace tl::binding {
 namespace {
@@ -94,7 +95,10 @@ std::string shapeText(const std::vector<int64_t>& shape) {
 JsArg JsArg::read(const Napi::Value& value) {
   JsArg arg;
   arg.value_ = value;
-  if (value.IsTypedArray()) {
+  if (auto handle = TensorHandle::peek(value)) {
+    arg.isHandle_ = true;
+    arg.handleTensor_ = *handle;
+  } else if (value.IsTypedArray()) {
     arg.data_ = value;
   } else if (value.IsArray()) {
     const Napi::Array array = value.As<Napi::Array>();
@@ -123,6 +127,13 @@ JsArg JsArg::read(const Napi::Value& value) {
 }
 
 at::Tensor JsArg::tensor(const char* name) const {
+  if (isHandle_) {
+    if (!handleTensor_.defined()) typeError("`", name, "` is a disposed Tensor");
+    if (handleTensor_.scalar_type() != at::kFloat && handleTensor_.scalar_type() != at::kDouble) {
+      typeError("`", name, "` must be a float32 or float64 Tensor");
+    }
+    return handleTensor_;
+  }
   const bool direct = isFloatArray(value_);
   if (!direct) {
     if (!value_.IsObject() || value_.IsArray() || value_.IsTypedArray() || value_.IsFunction()) {
@@ -213,31 +224,17 @@ at::Tensor JsArg::labels(const char* name) const {
   return labels;
 }
 
-// Below this size a copy is cheaper than an external buffer's bookkeeping and finalizer.
-constexpr size_t kExternalBufferMinBytes = 64 * 1024;
-
+// Gradients are copied into V8-owned ArrayBuffers rather than wrapped as external buffers:
+// V8 frees its own buffers during GC, while external buffers wait for their finalizers, which
+// Node runs only when the event loop turns, so a synchronous training loop would pile up
+// gigabytes of gradients before they could be released.
 Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor) {
   const bool isDouble = tensor.scalar_type() == at::kDouble;
   const at::Tensor host = tensor.to(at::kCPU, isDouble ? at::kDouble : at::kFloat).contiguous();
   const size_t count = static_cast<size_t>(host.numel());
   const size_t bytes = host.nbytes();
-  Napi::ArrayBuffer buffer;
-  if (bytes >= kExternalBufferMinBytes) {
-    // Zero-copy: the typed array views the tensor's memory; the tensor lives until V8 collects
-    // the buffer, and V8 is told about the bytes so that it collects in time.
-    auto* owner = new at::Tensor(host);
-    buffer = Napi::ArrayBuffer::New(
-        env, owner->data_ptr(), bytes,
-        [](Napi::Env finalizeEnv, void*, at::Tensor* kept) {
-          Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -static_cast<int64_t>(kept->nbytes()));
-          delete kept;
-        },
-        owner);
-    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
-  } else {
-    buffer = Napi::ArrayBuffer::New(env, bytes);
-    if (bytes) std::memcpy(buffer.Data(), host.data_ptr(), bytes);
-  }
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes) std::memcpy(buffer.Data(), host.data_ptr(), bytes);
   if (isDouble) return Napi::Float64Array::New(env, count, buffer, 0);
   return Napi::Float32Array::New(env, count, buffer, 0);
 }

@@ -25,10 +25,16 @@ class JsArg {
   // Whether the value is given as labels rather than as a float tensor.
   bool holdsLabels() const;
   bool present() const { return !value_.IsEmpty() && !value_.IsUndefined() && !value_.IsNull(); }
+  // Whether the value is a JS Tensor (device-resident; see tensor_handle.h).
+  bool isTensorHandle() const { return isHandle_; }
+  // A JS Tensor's tensor, undefined when it was disposed (tensor() then names the argument).
+  const at::Tensor& handleTensor() const { return handleTensor_; }
   const Napi::Value& value() const { return value_; }
 
  private:
   Napi::Value value_;
+  bool isHandle_ = false;
+  at::Tensor handleTensor_;               // a JS Tensor's tensor (undefined once disposed)
   Napi::Value data_;                      // the typed array with the elements, when there is one
   std::vector<int64_t> shape_;            // from `shape`, when given
   bool hasShape_ = false;

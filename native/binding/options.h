@@ -32,6 +32,8 @@ class OptionReader {
   ops::Reduction reduction() const;  // 'mean' (default) | 'sum' | 'none'
   bool wantsGrad() const { return flag("grad", true); }
   c10::Device device() const { return device_; }
+  // Whether `device` was given explicitly.
+  bool hasDevice() const { return !get("device").IsEmpty() && !get("device").IsUndefined(); }
 
  private:
   Napi::Value get(const char* key) const;

@@ -28,7 +28,8 @@ Napi::Value klDiv(const Napi::CallbackInfo& info) {
     else if (name == "none") reduction = ops::KlDivReduction::None;
     else rangeError("`reduction` must be 'none', 'batchmean', 'sum' or 'mean', got '", name, "'");
     const bool logTarget = call.options().flag("logTarget", false);
-    return call.result(ops::klDivLoss(input, target, logTarget, reduction, call.needGrad()), kGradNames,
+    const bool needGrad = call.needGrad();
+    return call.finish([=] { return ops::klDivLoss(input, target, logTarget, reduction, needGrad); }, kGradNames,
                        reduction == ops::KlDivReduction::None);
   });
 }
@@ -36,39 +37,48 @@ Napi::Value klDiv(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void exportRegressionLosses(Napi::Env env, Napi::Object exports) {
-  exportFunction(env, exports, "l1Loss", [](const Napi::CallbackInfo& info) {
+  exportLoss(env, exports, "l1Loss", [](const Napi::CallbackInfo& info) {
     return pointwise(info, [](LossCall& c, const at::Tensor& x, const at::Tensor& y) {
-      return c.result(ops::l1Loss(x, y, c.options().reduction(), c.needGrad()), kGradNames);
+      const bool needGrad = c.needGrad();
+      const ops::Reduction reduction = c.options().reduction();
+      return c.finish([=] { return ops::l1Loss(x, y, reduction, needGrad); }, kGradNames);
     });
   });
-  exportFunction(env, exports, "mseLoss", [](const Napi::CallbackInfo& info) {
+  exportLoss(env, exports, "mseLoss", [](const Napi::CallbackInfo& info) {
     return pointwise(info, [](LossCall& c, const at::Tensor& x, const at::Tensor& y) {
-      return c.result(ops::mseLoss(x, y, c.options().reduction(), c.needGrad()), kGradNames);
+      const bool needGrad = c.needGrad();
+      const ops::Reduction reduction = c.options().reduction();
+      return c.finish([=] { return ops::mseLoss(x, y, reduction, needGrad); }, kGradNames);
     });
   });
-  exportFunction(env, exports, "smoothL1Loss", [](const Napi::CallbackInfo& info) {
+  exportLoss(env, exports, "smoothL1Loss", [](const Napi::CallbackInfo& info) {
     return pointwise(info, [](LossCall& c, const at::Tensor& x, const at::Tensor& y) {
       const double beta = c.options().number("beta", 1.0);
-      return c.result(ops::smoothL1Loss(x, y, beta, c.options().reduction(), c.needGrad()), kGradNames);
+      const bool needGrad = c.needGrad();
+      const ops::Reduction reduction = c.options().reduction();
+      return c.finish([=] { return ops::smoothL1Loss(x, y, beta, reduction, needGrad); }, kGradNames);
     });
   });
-  exportFunction(env, exports, "huberLoss", [](const Napi::CallbackInfo& info) {
+  exportLoss(env, exports, "huberLoss", [](const Napi::CallbackInfo& info) {
     return pointwise(info, [](LossCall& c, const at::Tensor& x, const at::Tensor& y) {
       const double delta = c.options().number("delta", 1.0);
-      return c.result(ops::huberLoss(x, y, delta, c.options().reduction(), c.needGrad()), kGradNames);
+      const bool needGrad = c.needGrad();
+      const ops::Reduction reduction = c.options().reduction();
+      return c.finish([=] { return ops::huberLoss(x, y, delta, reduction, needGrad); }, kGradNames);
     });
   });
-  exportFunction(env, exports, "poissonNllLoss", [](const Napi::CallbackInfo& info) {
+  exportLoss(env, exports, "poissonNllLoss", [](const Napi::CallbackInfo& info) {
     return pointwise(info, [](LossCall& c, const at::Tensor& x, const at::Tensor& y) {
       ops::PoissonNllOptions o;
       o.logInput = c.options().flag("logInput", o.logInput);
       o.full = c.options().flag("full", o.full);
       o.eps = c.options().number("eps", o.eps);
       o.reduction = c.options().reduction();
-      return c.result(ops::poissonNllLoss(x, y, o, c.needGrad()), kGradNames);
+      const bool needGrad = c.needGrad();
+      return c.finish([=] { return ops::poissonNllLoss(x, y, o, needGrad); }, kGradNames);
     });
   });
-  exportFunction(env, exports, "klDivLoss", klDiv);
+  exportLoss(env, exports, "klDivLoss", klDiv);
 }
 
 }  // namespace tl::binding
