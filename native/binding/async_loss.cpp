@@ -57,9 +57,10 @@ class LossWorker : public Napi::AsyncWorker {
 IntraOpThreadShare::IntraOpThreadShare() {
   const int inFlight = ++callsInFlight;
   // ATen sets up a thread's OpenMP state lazily, from the process-wide setting: do it first, then
-  // narrow this thread's share (omp_set_num_threads only affects the calling thread).
+  // narrow this thread's share (omp_set_num_threads only affects the calling thread). One of the
+  // configured threads is left to the JavaScript thread, so the event loop keeps its core.
   at::init_num_threads();
-  omp_set_num_threads(std::max(1, at::get_num_threads() / inFlight));
+  omp_set_num_threads(std::max(1, (at::get_num_threads() - 1) / inFlight));
 }
 
 IntraOpThreadShare::~IntraOpThreadShare() { --callsInFlight; }

@@ -8,8 +8,9 @@ namespace tl::binding {
 
 Napi::Value queueLossWorker(Napi::Env env, LossRunner run, ResultFormat format);
 
-// Intra-op threads for the async call about to run: the configured count divided among the
-// calls in flight, so that libuv's pool and OpenMP together stay within the cores.
+// Intra-op threads for the async call about to run: the configured count (setNumThreads) less
+// one for the JavaScript thread, divided among the calls in flight (at least 1 each), so that
+// libuv's pool and OpenMP together stay within the cores.
 class IntraOpThreadShare {
  public:
   IntraOpThreadShare();
