@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as F from './functional';
-import type { LossResult } from './types';
+import type { Device, LossResult } from './types';
 
 export const GENERATOR = path.join(__dirname, '..', 'test', 'parity', 'generate.py');
 export const FIXTURES = path.join(__dirname, '..', 'test', 'parity', 'fixtures');
@@ -97,12 +97,16 @@ export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>):
 
 type LossFunction = (...args: unknown[]) => LossResult<string>;
 
-/** Runs one fixture case through the addon and compares loss, losses and every gradient. */
-export function checkCase(loss: string, c: ParityCase): CaseResult {
+/**
+ * Runs one fixture case through the addon and compares loss, losses and every gradient;
+ * `device` runs it there (gradients come back to the host either way).
+ */
+export function checkCase(loss: string, c: ParityCase, device?: Device): CaseResult {
   const fn = (F as unknown as Record<string, LossFunction>)[loss];
   const base = { loss, case: c.name };
   if (!fn) return { ...base, lossDiff: NaN, gradDiff: NaN, pass: false, error: `no function F.${loss}` };
   const options = Object.fromEntries(Object.entries(c.options).map(([k, v]) => [k, decode(v)]));
+  if (device) options.device = device;
   const inputs = c.inputs.map(toInput);
   try {
     const result = fn(...inputs, options);
@@ -134,9 +138,9 @@ export function readFixtures(dir: string = FIXTURES): ParityFile[] {
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ParityFile);
 }
 
-export function runParity(files: ParityFile[]): ParityRow[] {
+export function runParity(files: ParityFile[], device?: Device): ParityRow[] {
   return files.map((file) => {
-    const results = file.cases.map((c) => checkCase(file.loss, c));
+    const results = file.cases.map((c) => checkCase(file.loss, c, device));
     return {
       loss: file.loss,
       cases: results.length,
