@@ -7,3 +7,4 @@ export {
 export {
   marginRankingLoss, tripletMarginLoss, tripletMarginWithDistanceLoss, hingeEmbeddingLoss, cosineEmbeddingLoss,
 } from './losses/embedding';
+export { batchHardTripletLoss, pairwiseDistance } from './losses/metric';
