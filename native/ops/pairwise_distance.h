@@ -8,7 +8,10 @@
 //   dot               -x·y   (a larger similarity is a smaller distance)
 //
 // `normalize` first L2-normalises the rows (F.normalize, eps 1e-12); for cosine it changes
-// nothing. Cost O(N M D) time, O(N M) memory. Plain ATen ops: any device, differentiable by
+// nothing. The matrix product loses precision for nearby rows: in float32, duplicate or very close
+// rows can come out up to ~3e-4 ||x|| apart (sqrt of float32 rounding); a row's distance to itself
+// is exact (the floor, 1e-6, for euclidean).
+// Cost O(N M D) time, O(N M) memory. Plain ATen ops: any device, differentiable by
 // autograd.
 #pragma once
 #include <ATen/ATen.h>
@@ -45,7 +48,8 @@ at::Tensor normalizeRows(const at::Tensor& x);
 // with respect to normalizeRows(x) = `normalized`.
 at::Tensor normalizeRowsBackward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& normalized);
 
-// Squared Euclidean distances ||x_i||² + ||y_j||² - 2 x_i·y_j of already-prepared rows, not clamped.
+// Squared Euclidean distances ||x_i||² + ||y_j||² - 2 x_i·y_j of already-prepared rows, not
+// clamped; when x and y are the same tensor, the diagonal is exactly 0.
 at::Tensor squaredDistances(const at::Tensor& x, const at::Tensor& y);
 
 // The distance matrix of rows that are already prepared (normalised where the options say so).
