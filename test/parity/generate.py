@@ -605,10 +605,10 @@ def pairwise_distances(x, distance="euclidean", normalize=False):
 def batch_hard_triplet_loss(x, labels, margin=0.3, distance="euclidean", normalize=False, reduction="mean",
                             with_stats=False):
     """Batch-hard triplet loss of Hermans, Beyer & Leibe 2017, "In Defense of the Triplet Loss for
-    Person Re-Identification" (arXiv:1703.07737), eq. (5): for every anchor a of the batch,
+    Person Re-Identification" (arXiv:1703.07737), the "Batch Hard" loss: for every anchor a,
         max(0, margin + max_{p: y_p = y_a, p != a} D(a, p) - min_{n: y_n != y_a} D(a, n)),
-    and with margin None the soft margin of section 3: softplus(d_ap - d_an) (ln(1 + exp(.)),
-    computed stably by F.softplus).
+    and with margin None the paper's soft margin, softplus(d_ap - d_an) = ln(1 + exp(.)),
+    computed stably by F.softplus.
 
     Batches that are not P x K: an anchor without a positive or without a negative is not valid.
     Its loss is 0 and it adds nothing to the gradient; 'mean' averages over the valid anchors and
