@@ -13,3 +13,4 @@ export type * from './types';
 export type * from './losses/regression';
 export type * from './losses/classification';
 export type * from './losses/embedding';
+export type * from './losses/metric';

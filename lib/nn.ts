@@ -7,3 +7,4 @@ export {
 export {
   MarginRankingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
 } from './losses/embedding';
+export { BatchHardTripletLoss } from './losses/metric';

@@ -7,11 +7,13 @@ namespace tl::binding {
 void exportEmbeddingLosses(Napi::Env env, Napi::Object exports);       // embedding_losses.cpp
 void exportRegressionLosses(Napi::Env env, Napi::Object exports);      // regression_losses.cpp
 void exportClassificationLosses(Napi::Env env, Napi::Object exports);  // classification_losses.cpp
+void exportMetricLosses(Napi::Env env, Napi::Object exports);          // metric_losses.cpp
 
 inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportEmbeddingLosses(env, exports);
   exportRegressionLosses(env, exports);
   exportClassificationLosses(env, exports);
+  exportMetricLosses(env, exports);  // after exportEmbeddingLosses: adds to its `reference` object
 }
 
 }  // namespace tl::binding

@@ -53,6 +53,11 @@ int64_t OptionReader::integer(const char* key, int64_t fallback) const {
   return static_cast<int64_t>(number);
 }
 
+bool OptionReader::isNull(const char* key) const {
+  const Napi::Value value = get(key);
+  return !value.IsEmpty() && value.IsNull();
+}
+
 bool OptionReader::flag(const char* key, bool fallback) const {
   const Napi::Value value = get(key);
   if (value.IsEmpty() || value.IsUndefined()) return fallback;

@@ -22,6 +22,8 @@ class OptionReader {
   // A finite number (or ±Infinity with allowInfinity); `fallback` when absent/undefined.
   double number(const char* key, double fallback, bool allowInfinity = false) const;
   bool flag(const char* key, bool fallback) const;
+  // Whether the option is given as null (e.g. `margin: null`, the soft-margin triplet loss).
+  bool isNull(const char* key) const;
   std::string text(const char* key, const std::string& fallback) const;
 
   // An integer (e.g. ignoreIndex), within ±2^53.

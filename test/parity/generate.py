@@ -33,6 +33,9 @@ Reference semantics:
 - tripletMarginWithDistanceLoss: torch.nn.functional.triplet_margin_with_distance_loss with
   distance_function torch.nn.PairwiseDistance(p=2 | 1 | p, eps) for 'euclidean' | 'manhattan' |
   'pnorm', 1 - cosine_similarity(x, y, dim=-1) for 'cosine', PairwiseDistance() when unset
+- batchHardTripletLoss: batch_hard_triplet_loss below, plain torch written from Hermans, Beyer &
+  Leibe 2017 ("In Defense of the Triplet Loss for Person Re-Identification", arXiv:1703.07737);
+  its cases also record `stats`, which test/metric-losses.test.ts checks
 """
 import argparse
 import itertools
@@ -580,6 +583,140 @@ def triplet_with_distance_cases():
                 x, y, z, distance_function=dist, margin=margin, swap=swap, reduction=reduction)))
     return cases
 
+# ---------------------------------------------------------------- metric learning
+
+
+def pairwise_distances(x, distance="euclidean", normalize=False):
+    """(N, N) distances between the rows of x, from one matrix product (as open-reid's TripletLoss):
+      euclidean         sqrt(clamp(|x_i|^2 + |x_j|^2 - 2 x_i.x_j, min=1e-12))
+      squaredEuclidean  clamp(|x_i|^2 + |x_j|^2 - 2 x_i.x_j, min=0)
+      cosine            1 - n_i.n_j with n = F.normalize(x) (so `normalize` changes nothing)
+      dot               -x_i.x_j (a larger similarity is a smaller distance)
+    `normalize` L2-normalises the rows first (F.normalize, eps 1e-12)."""
+    u = F.normalize(x, dim=1) if normalize or distance == "cosine" else x
+    if distance in ("euclidean", "squaredEuclidean"):
+        sq = (u * u).sum(1)
+        d2 = sq[:, None] + sq[None, :] - 2.0 * (u @ u.t())
+        return d2.clamp(min=1e-12).sqrt() if distance == "euclidean" else d2.clamp(min=0)
+    similarity = u @ u.t()
+    return 1.0 - similarity if distance == "cosine" else -similarity
+
+
+def batch_hard_triplet_loss(x, labels, margin=0.3, distance="euclidean", normalize=False, reduction="mean",
+                            with_stats=False):
+    """Batch-hard triplet loss of Hermans, Beyer & Leibe 2017, "In Defense of the Triplet Loss for
+    Person Re-Identification" (arXiv:1703.07737), the "Batch Hard" loss: for every anchor a,
+        max(0, margin + max_{p: y_p = y_a, p != a} D(a, p) - min_{n: y_n != y_a} D(a, n)),
+    and with margin None the paper's soft margin, softplus(d_ap - d_an) = ln(1 + exp(.)),
+    computed stably by F.softplus.
+
+    Batches that are not P x K: an anchor without a positive or without a negative is not valid.
+    Its loss is 0 and it adds nothing to the gradient; 'mean' averages over the valid anchors and
+    a batch without any valid anchor has loss 0 with zero gradients.
+    """
+    dist = pairwise_distances(x, distance, normalize)
+    n = x.shape[0]
+    same = labels[:, None] == labels[None, :]
+    positive = same & ~torch.eye(n, dtype=torch.bool)
+    negative = ~same
+    has_positive, has_negative = positive.any(1), negative.any(1)
+    valid = has_positive & has_negative
+    zero = torch.zeros(n, dtype=x.dtype)
+    d_ap = torch.where(valid, dist.masked_fill(~positive, float("-inf")).max(1).values, zero)
+    d_an = torch.where(valid, dist.masked_fill(~negative, float("inf")).min(1).values, zero)
+    if margin is None:
+        losses = F.softplus(d_ap - d_an)
+    else:
+        losses = F.relu(d_ap - d_an + margin)
+    losses = torch.where(valid, losses, zero)
+    if reduction == "mean":
+        loss = losses.sum() / valid.sum().clamp(min=1)
+    elif reduction == "sum":
+        loss = losses.sum()
+    else:
+        loss = losses
+    if not with_stats:
+        return loss
+    valid_count = int(valid.sum())
+    active = int((valid & (losses > 0)).sum())
+    stats = {
+        "validAnchors": valid_count,
+        "anchorsWithoutPositive": int((~has_positive).sum()),
+        "anchorsWithoutNegative": int((~has_negative).sum()),
+        "activeTriplets": active,
+        "fractionZeroLoss": (valid_count - active) / valid_count if valid_count else 0.0,
+        "meanPositiveDistance": float(d_ap.double().sum()) / valid_count if valid_count else 0.0,
+        "meanNegativeDistance": float(d_an.double().sum()) / valid_count if valid_count else 0.0,
+    }
+    return loss, stats
+
+
+def clustered_embeddings(labels, dim, g, spread=1.0, noise=0.6):
+    """One random center per identity plus noise, so that some anchors are easy (zero loss)."""
+    ids = sorted(set(labels.tolist()))
+    centers = {i: torch.randn(dim, generator=g) * spread for i in ids}
+    return torch.stack([centers[int(l)] for l in labels]) + noise * torch.randn(len(labels), dim, generator=g)
+
+
+def pk_labels(p, k, g, ids=None):
+    """P identities x K images each, shuffled; identity ids need not be 0..P-1."""
+    ids = ids if ids is not None else list(range(p))
+    labels = torch.tensor([ids[i] for i in range(p) for _ in range(k)], dtype=torch.int64)
+    return labels[torch.randperm(p * k, generator=g)]
+
+
+def batch_hard_triplet_cases():
+    cases = []
+    seed = 3100
+
+    def add(labels, dim, options, note, g, spread=1.0):
+        x = clustered_embeddings(labels, dim, g, spread)
+        kwargs = dict(margin=options.get("margin", 0.3), distance=options.get("distance", "euclidean"),
+                      normalize=options.get("normalize", False))
+        case = run_case(
+            case_name(options, batch=note), options, [("embeddings", x), ("labels", labels)], {"embeddings"},
+            lambda e, l, reduction, kw=kwargs: batch_hard_triplet_loss(e, l, reduction=reduction, **kw))
+        case["stats"] = batch_hard_triplet_loss(x, labels, reduction=options.get("reduction", "mean"),
+                                                with_stats=True, **kwargs)[1]
+        cases.append(case)
+
+    # P x K batches: every margin, distance and reduction
+    for margin, distance, reduction in itertools.product([0.3, 1.0, None], DISTANCES, REDUCTIONS):
+        seed += 1
+        g = gen(seed)
+        add(pk_labels(4, 3, g, ids=[7, 3, 12, 0]), 6, {"margin": margin, "distance": distance, "reduction": reduction},
+            "P4xK3", g)
+    # normalised embeddings, defaults left out, margin 0
+    for options in [
+        {"normalize": True},
+        {"normalize": True, "margin": None, "reduction": "sum"},
+        {"normalize": True, "distance": "squaredEuclidean", "margin": 0.5},
+        {"normalize": True, "distance": "dot", "margin": 0.2, "reduction": "none"},
+        {"normalize": True, "distance": "cosine", "margin": 0.1},
+        {"normalize": False, "distance": "euclidean", "margin": 0.0},
+        {},
+    ]:
+        seed += 1
+        g = gen(seed)
+        add(pk_labels(3, 4, g), 5, options, "P3xK4", g)
+    # batches that are not P x K, and degenerate ones
+    degenerate = [
+        ("singleton identity", [0, 0, 0, 1, 1, 1, 2]),
+        ("unequal K, negative ids", [-5, -5, 9, 9, 9, 9, 4, 4, 4]),
+        ("all one identity", [3, 3, 3, 3, 3]),
+        ("all distinct", [0, 1, 2, 3, 4]),
+        ("one row", [0]),
+        ("two singletons and a pair", [0, 1, 2, 2]),
+    ]
+    for (note, labels), margin, reduction in itertools.product(degenerate, [0.3, None], REDUCTIONS):
+        seed += 1
+        g = gen(seed)
+        add(torch.tensor(labels, dtype=torch.int64), 4, {"margin": margin, "reduction": reduction}, note, g)
+    return unique_names(cases)
+
+
+DISTANCES = ["euclidean", "squaredEuclidean", "cosine", "dot"]
+
 
 GENERATORS = {
     "marginRankingLoss": margin_ranking_cases,
@@ -601,6 +738,7 @@ GENERATORS = {
     "hingeEmbeddingLoss": hinge_embedding_cases,
     "cosineEmbeddingLoss": cosine_embedding_cases,
     "tripletMarginWithDistanceLoss": triplet_with_distance_cases,
+    "batchHardTripletLoss": batch_hard_triplet_cases,
 }
 
 
