@@ -17,4 +17,4 @@ export {
   tripletMarginWithDistanceLoss, tripletMarginWithDistanceLossAsync, hingeEmbeddingLoss,
   hingeEmbeddingLossAsync, cosineEmbeddingLoss, cosineEmbeddingLossAsync,
 } from './losses/embedding';
-export { batchHardTripletLoss, pairwiseDistance } from './losses/metric';
+export { batchHardTripletLoss, batchHardTripletLossAsync, pairwiseDistance } from './losses/metric';

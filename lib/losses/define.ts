@@ -17,20 +17,23 @@ export type OptionChecks<O extends object> = {
   [K in Exclude<keyof O, keyof CommonLossOptions>]-?: (value: unknown) => unknown;
 };
 
-/** Host inputs give typed-array gradients, Tensor inputs Tensor gradients, a mix a mix. */
-export interface LossFunction<Args extends unknown[], O, Grad extends string, R = LossResult<Grad>> {
-  (...args: [...HostArgs<Args>, O?]): R;
-  (...args: [...DeviceArgs<Args>, O?]): LossResult<Grad, Tensor>;
-  (...args: [...Args, O?]): LossResult<Grad, FloatArray | Tensor>;
+/**
+ * Host inputs give typed-array gradients, Tensor inputs Tensor gradients, a mix a mix. `Extra`
+ * is what a loss adds to its result (e.g. mining `stats`).
+ */
+export interface LossFunction<Args extends unknown[], O, Grad extends string, Extra = unknown> {
+  (...args: [...HostArgs<Args>, O?]): LossResult<Grad> & Extra;
+  (...args: [...DeviceArgs<Args>, O?]): LossResult<Grad, Tensor> & Extra;
+  (...args: [...Args, O?]): LossResult<Grad, FloatArray | Tensor> & Extra;
 }
 
-export interface AsyncLossFunction<Args extends unknown[], O, Grad extends string> {
-  (...args: [...HostArgs<Args>, O?]): Promise<LossResult<Grad>>;
-  (...args: [...DeviceArgs<Args>, O?]): Promise<LossResult<Grad, Tensor>>;
-  (...args: [...Args, O?]): Promise<LossResult<Grad, FloatArray | Tensor>>;
+export interface AsyncLossFunction<Args extends unknown[], O, Grad extends string, Extra = unknown> {
+  (...args: [...HostArgs<Args>, O?]): Promise<LossResult<Grad> & Extra>;
+  (...args: [...DeviceArgs<Args>, O?]): Promise<LossResult<Grad, Tensor> & Extra>;
+  (...args: [...Args, O?]): Promise<LossResult<Grad, FloatArray | Tensor> & Extra>;
 }
 
-export function defineLoss<Args extends unknown[], O extends object, Grad extends string>(
+export function defineLoss<Args extends unknown[], O extends object, Grad extends string, Extra = unknown>(
   name: string,
   arity: Args['length'],
   checks: OptionChecks<O>,
@@ -40,7 +43,7 @@ export function defineLoss<Args extends unknown[], O extends object, Grad extend
   const call = (args: unknown[], options: O) => loadBinding()[name](...args.slice(0, arity), options);
   const callAsync = (args: unknown[], options: O) => loadBinding()[`${name}Async`](...args.slice(0, arity), options);
 
-  const fn = ((...args: unknown[]) => call(args, check(args[arity] as O | undefined))) as LossFunction<Args, O, Grad>;
+  const fn = ((...args: unknown[]) => call(args, check(args[arity] as O | undefined))) as LossFunction<Args, O, Grad, Extra>;
   const fnAsync = ((...args: unknown[]) => {
     let options: O;
     try {
@@ -49,7 +52,7 @@ export function defineLoss<Args extends unknown[], O extends object, Grad extend
       return Promise.reject(error);
     }
     return callAsync(args, options);
-  }) as AsyncLossFunction<Args, O, Grad>;
+  }) as AsyncLossFunction<Args, O, Grad, Extra>;
 
   class Module {
     readonly options: Readonly<O>;
@@ -58,16 +61,16 @@ export function defineLoss<Args extends unknown[], O extends object, Grad extend
       this.options = Object.freeze({ ...check(options) });
     }
 
-    forward(...args: HostArgs<Args>): LossResult<Grad>;
-    forward(...args: DeviceArgs<Args>): LossResult<Grad, Tensor>;
-    forward(...args: Args): LossResult<Grad, FloatArray | Tensor>;
+    forward(...args: HostArgs<Args>): LossResult<Grad> & Extra;
+    forward(...args: DeviceArgs<Args>): LossResult<Grad, Tensor> & Extra;
+    forward(...args: Args): LossResult<Grad, FloatArray | Tensor> & Extra;
     forward(...args: unknown[]) {
       return call(args, this.options);
     }
 
-    forwardAsync(...args: HostArgs<Args>): Promise<LossResult<Grad>>;
-    forwardAsync(...args: DeviceArgs<Args>): Promise<LossResult<Grad, Tensor>>;
-    forwardAsync(...args: Args): Promise<LossResult<Grad, FloatArray | Tensor>>;
+    forwardAsync(...args: HostArgs<Args>): Promise<LossResult<Grad> & Extra>;
+    forwardAsync(...args: DeviceArgs<Args>): Promise<LossResult<Grad, Tensor> & Extra>;
+    forwardAsync(...args: Args): Promise<LossResult<Grad, FloatArray | Tensor> & Extra>;
     forwardAsync(...args: unknown[]) {
       return callAsync(args, this.options);
     }

@@ -54,10 +54,11 @@ export interface BatchHardTripletStats {
 export interface BatchHardTripletLossResult extends LossResult<'embeddings'> {
   stats: BatchHardTripletStats;
 }
+type Stats = { stats: BatchHardTripletStats };
 
 type BatchHardArgs = [embeddings: TensorInput, labels: LabelsInput];
 
-const batchHard = defineLoss<BatchHardArgs, BatchHardTripletLossOptions, 'embeddings'>('batchHardTripletLoss', 2, {
+const batchHard = defineLoss<BatchHardArgs, BatchHardTripletLossOptions, 'embeddings', Stats>('batchHardTripletLoss', 2, {
   margin: (v) => {
     if (v === null) return v;
     const margin = check.finiteNumber('margin', v);
@@ -78,17 +79,9 @@ const batchHard = defineLoss<BatchHardArgs, BatchHardTripletLossOptions, 'embedd
  * averages over the valid anchors; a batch without any gives loss 0 and zero gradients.
  * Gradient: embeddings. `stats` tells how the mining went.
  */
-export const batchHardTripletLoss = batchHard.fn as (
-  embeddings: TensorInput,
-  labels: LabelsInput,
-  options?: BatchHardTripletLossOptions,
-) => BatchHardTripletLossResult;
-
-export class BatchHardTripletLoss extends batchHard.Module {
-  forward(embeddings: TensorInput, labels: LabelsInput): BatchHardTripletLossResult {
-    return super.forward(embeddings, labels) as BatchHardTripletLossResult;
-  }
-}
+export const batchHardTripletLoss = batchHard.fn;
+export const batchHardTripletLossAsync = batchHard.fnAsync;
+export class BatchHardTripletLoss extends batchHard.Module {}
 
 export interface PairwiseDistanceOptions {
   /** Default 'euclidean'. */

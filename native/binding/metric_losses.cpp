@@ -1,6 +1,8 @@
 // Bindings of the metric-learning losses (ops/metric_losses.h): the batch-hard triplet loss,
 // with its mining facts as `stats`, and the distance matrix it mines (F.pairwiseDistance).
 #include "../ops/metric_losses.h"
+#include <memory>
+
 #include "loss_call.h"
 #include "losses.h"
 
@@ -41,10 +43,19 @@ Napi::Value batchHardTriplet(const Napi::CallbackInfo& info, BatchHardOp op) {
   o.reduction = call.options().reduction();
   const at::Tensor embeddings = call.tensor(0, "embeddings");
   const at::Tensor labels = call.labels(1, "labels");
-  const ops::BatchHardTripletOutput out = op(embeddings, labels, o, call.needGrad());
-  Napi::Object result = call.result(out.output, {"embeddings"}).As<Napi::Object>();
-  result.Set("stats", statsObject(info.Env(), out.stats));
-  return result;
+  const bool needGrad = call.needGrad();
+  // The stats travel beside the LossOutput, from the (possibly worker) thread to the result.
+  auto stats = std::make_shared<ops::BatchHardStats>();
+  return call.finish(
+      [=] {
+        ops::BatchHardTripletOutput out = op(embeddings, labels, o, needGrad);
+        *stats = out.stats;
+        return out.output;
+      },
+      {"embeddings"}, std::nullopt,
+      [stats](Napi::Env env, Napi::Object& result, const ops::LossOutput&) {
+        result.Set("stats", statsObject(env, *stats));
+      });
 }
 
 // { data, shape: [N, M] }: distances between the rows of `embeddings` and those of the
@@ -68,13 +79,15 @@ Napi::Value pairwiseDistance(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void exportMetricLosses(Napi::Env env, Napi::Object exports) {
-  exportFunction(env, exports, "batchHardTripletLoss", [](const Napi::CallbackInfo& i) { return batchHardTriplet(i, ops::batchHardTripletLoss); });
-  exportFunction(env, exports, "pairwiseDistance", pairwiseDistance);
+  exportLoss(env, exports, "batchHardTripletLoss", [](const Napi::CallbackInfo& i) { return batchHardTriplet(i, ops::batchHardTripletLoss); });
+  exports.Set("pairwiseDistance", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value { return pairwiseDistance(info); });
+  }));
 
   // The autograd version the closed-form backward is tested against.
   const Napi::Value existing = exports.Get("reference");
   Napi::Object reference = existing.IsObject() ? existing.As<Napi::Object>() : Napi::Object::New(env);
-  exportFunction(env, reference, "batchHardTripletLoss", [](const Napi::CallbackInfo& i) { return batchHardTriplet(i, ops::batchHardTripletLossReference); });
+  exportLoss(env, reference, "batchHardTripletLoss", [](const Napi::CallbackInfo& i) { return batchHardTriplet(i, ops::batchHardTripletLossReference); });
   exports.Set("reference", reference);
 }
 
