@@ -63,7 +63,7 @@ export function lossOptions<T extends object>(
   reductions: readonly string[] = ['none', 'mean', 'sum'],
 ): T {
   if (options === undefined) return {} as T;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) {
     throw new TypeError(`${loss}: \`options\` must be an object, got ${describe(options)}`);
   }
   const known = [...COMMON_KEYS, ...Object.keys(checks)];
@@ -94,11 +94,14 @@ export function numberIn(name: string, value: unknown, low: number, high: number
   return n;
 }
 
-/** A tensor-valued option (weight, posWeight): its contents are checked natively. */
+/**
+ * A tensor-valued option (weight, posWeight): a float typed array (from any realm: a worker's
+ * message or an addon result), { data, shape } or a Tensor. Its contents are checked natively.
+ */
 export function tensorOption(name: string, value: unknown): unknown {
-  const isFloatArray = value instanceof Float32Array || value instanceof Float64Array;
-  if (!isFloatArray && (value === null || typeof value !== 'object' || !('data' in value) || !('shape' in value))) {
-    throw new TypeError(`\`${name}\` must be a Float32Array or { data: Float32Array, shape: number[] }, got ${describe(value)}`);
-  }
-  return value;
+  const tag = Object.prototype.toString.call(value);
+  if (tag === '[object Float32Array]' || tag === '[object Float64Array]') return value;
+  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
+  if (isObject && (('data' in value && 'shape' in value) || 'toFloat32Array' in value)) return value;
+  throw new TypeError(`\`${name}\` must be a Float32Array, { data: Float32Array, shape: number[] } or a Tensor, got ${describe(value)}`);
 }

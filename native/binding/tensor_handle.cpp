@@ -106,7 +106,10 @@ std::optional<at::Tensor> TensorHandle::peek(const Napi::Value& value) {
   AddonState* state = AddonState::of(value.Env());
   if (state == nullptr || state->tensorClass.IsEmpty()) return std::nullopt;
   if (!value.As<Napi::Object>().InstanceOf(state->tensorClass.Value())) return std::nullopt;
-  return Unwrap(value.As<Napi::Object>())->tensor_;
+  // An object that only inherits Tensor's prototype has no native handle: not a Tensor.
+  void* native = nullptr;
+  if (napi_unwrap(value.Env(), value, &native) != napi_ok || native == nullptr) return std::nullopt;
+  return static_cast<TensorHandle*>(native)->tensor_;
 }
 
 std::optional<at::Tensor> TensorHandle::unwrap(const Napi::Value& value, const char* name) {

@@ -18,7 +18,7 @@ double chunk(int64_t begin, int64_t end, const T* x1, const T* x2, const T* y, T
   for (int64_t i = begin; i < end; ++i) {
     const T difference = x1[i] - x2[i];
     const T hinge = margin - y[i] * difference;
-    const T value = hinge > T(0) ? hinge : T(0);
+    const T value = hinge < T(0) ? T(0) : hinge;  // NaN stays NaN, as clamp_min keeps it
     partial += value;
     if constexpr (kPerElement) loss[i] = value;
     if constexpr (kGrad) {

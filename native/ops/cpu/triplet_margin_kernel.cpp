@@ -63,7 +63,10 @@ inline T normGrad(T v, const RowNorm& norm, T weight, double p) {
   }
   if constexpr (K == NormKind::General) {
     // v |v|^(p-2) -> 0 as v -> 0 for p > 1; PyTorch also gives 0 at v = 0 for p < 2.
-    return v == 0 ? T(0) : static_cast<T>(weight * v * std::pow(std::abs(double(v)), p - 2));
+    // sign(v) |v|^(p-1) in double: v * |v|^(p-2) in T overflows for huge |v| when p < 1.
+    if (v == 0) return T(0);
+    const double magnitude = std::pow(std::abs(double(v)), p - 1);
+    return static_cast<T>(double(weight) * (v > 0 ? magnitude : -magnitude));
   }
 }
 
