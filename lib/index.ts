@@ -13,3 +13,7 @@ export type * from './types';
 export type * from './losses/regression';
 export type * from './losses/classification';
 export type * from './losses/embedding';
+export type { ParameterValue } from './modules/module';
+export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';
+export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
+export type { ParameterDictOptions } from './modules/parameter_dict';

@@ -7,3 +7,7 @@ export {
 export {
   MarginRankingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
 } from './losses/embedding';
+/** Modules with parameters and an optimiser inside (lib/modules/). */
+export { CenterLoss } from './modules/center_loss';
+export { ParameterDict } from './modules/parameter_dict';
+export { ParameterModule } from './modules/module';
