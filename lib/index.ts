@@ -17,3 +17,4 @@ export type { ParameterValue } from './modules/module';
 export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
+export type { ArcFaceLossOptions } from './modules/arcface';

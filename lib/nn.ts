@@ -9,5 +9,6 @@ export {
 } from './losses/embedding';
 /** Modules with parameters and an optimiser inside (lib/modules/). */
 export { CenterLoss } from './modules/center_loss';
+export { ArcFaceLoss } from './modules/arcface';
 export { ParameterDict } from './modules/parameter_dict';
 export { ParameterModule } from './modules/module';

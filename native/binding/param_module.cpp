@@ -1,6 +1,7 @@
 #include "param_module.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "../common/errors.h"
@@ -59,6 +60,8 @@ void ParamModule::exportClass(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ParamModule::jsLoadBytes>("loadBytes"),
           InstanceMethod<&ParamModule::jsMemoryBytes>("memoryBytes"),
           InstanceMethod<&ParamModule::jsCenterForward>("centerForward"),
+          InstanceMethod<&ParamModule::jsArcFaceForward>("arcFaceForward"),
+          InstanceMethod<&ParamModule::jsArcFaceLogits>("arcFaceLogits"),
       });
   exports.Set("ParamModule", cls);
 }
@@ -104,8 +107,24 @@ ParamModule::ParamModule(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Para
       }
       center_ = std::move(c);
       addParameter("centers", centers);
+    } else if (kind == "arcface") {
+      ArcFace a;
+      a.inFeatures = positiveInteger(options, "inFeatures");
+      a.numClasses = positiveInteger(options, "numClasses");
+      a.options.m = options.number("m", 0.5);
+      if (!(a.options.m >= 0 && a.options.m <= M_PI / 2)) rangeError("`m` must be in [0, pi/2] (radians), got ", a.options.m);
+      a.options.s = options.number("s", 64.0);
+      if (!(a.options.s > 0)) rangeError("`s` must be > 0, got ", a.options.s);
+      a.options.easyMargin = options.flag("easyMargin", false);
+      a.options.reduction = options.reduction();
+      if (a.options.reduction == ops::Reduction::None) rangeError("`reduction` must be 'mean' or 'sum', got 'none'");
+      // nn.init.xavier_uniform_(torch.empty(numClasses, inFeatures)) on the CPU generator.
+      const double bound = std::sqrt(6.0 / static_cast<double>(a.inFeatures + a.numClasses));
+      at::Tensor weight = at::empty({a.numClasses, a.inFeatures}, at::TensorOptions().dtype(at::kFloat)).uniform_(-bound, bound);
+      arcface_ = a;
+      addParameter("weight", weight);
     } else if (kind != "dict") {
-      rangeError("`kind` must be 'dict' or 'center', got '", kind, "'");
+      rangeError("`kind` must be 'dict', 'center' or 'arcface', got '", kind, "'");
     }
     reportMemory();
   } catch (const Napi::Error&) {
@@ -190,10 +209,32 @@ std::vector<std::pair<size_t, at::Tensor>> ParamModule::readNamed(const Napi::Va
   return out;
 }
 
+std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, const JsArg& labelsArg, int64_t featDim,
+                                                         int64_t numClasses) const {
+  const at::Tensor input = inputArg.tensor("input");
+  if (labelsArg.isTensorHandle()) typeError("`labels` must be labels (Int32Array, BigInt64Array or number[]), got a Tensor");
+  const at::Tensor labels = labelsArg.labels("labels");
+  if (input.dim() != 2 || input.size(1) != featDim) {
+    rangeError("`input` must have shape [batch, ", center_ ? "featDim" : "inFeatures", " = ", featDim, "], got ",
+               shapeText(input.sizes()));
+  }
+  const int64_t batch = input.size(0);
+  if (batch == 0) rangeError("`input` is empty (batch size 0)");
+  if (labels.dim() != 1 || labels.size(0) != batch) {
+    rangeError("`labels` must hold ", batch, " class indices (one per row of `input`), got ", labels.numel());
+  }
+  const at::Tensor bad = labels.lt(0).logical_or_(labels.ge(numClasses));
+  if (bad.any().item<bool>()) {
+    const int64_t i = bad.nonzero()[0][0].item<int64_t>();
+    rangeError("`labels[", i, "]` is ", labels[i].item<int64_t>(), "; expected class indices in [0, ", numClasses, ")");
+  }
+  return {input, labels};
+}
+
 Napi::Value ParamModule::jsAddParameter(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("addParameter");
-    if (center_) typeError("addParameter: this module's parameters are fixed");
+    if (center_ || arcface_) typeError("addParameter: this module's parameters are fixed");
     if (!info[0].IsString()) typeError("addParameter: `name` must be a string, got ", describe(info[0]));
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     const JsArg arg = JsArg::read(info[1]);
@@ -389,23 +430,8 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
     const OptionReader options(info[2]);
     const bool needGrad = options.wantsGrad();
     if (inputArg.isTensorHandle() && !inputArg.handleTensor().defined()) typeError("`input` is a disposed Tensor");
-    const at::Tensor input = inputArg.tensor("input");
-    if (labelsArg.isTensorHandle()) typeError("`labels` must be labels (Int32Array, BigInt64Array or number[]), got a Tensor");
-    const at::Tensor labels = labelsArg.labels("labels");
     const Center& c = *center_;
-    if (input.dim() != 2 || input.size(1) != c.featDim) {
-      rangeError("`input` must have shape [batch, featDim = ", c.featDim, "], got ", shapeText(input.sizes()));
-    }
-    const int64_t batch = input.size(0);
-    if (batch == 0) rangeError("`input` is empty (batch size 0)");
-    if (labels.dim() != 1 || labels.size(0) != batch) {
-      rangeError("`labels` must hold ", batch, " class indices (one per row of `input`), got ", labels.numel());
-    }
-    const at::Tensor bad = labels.lt(0).logical_or_(labels.ge(c.numClasses));
-    if (bad.any().item<bool>()) {
-      const int64_t i = bad.nonzero()[0][0].item<int64_t>();
-      rangeError("`labels[", i, "]` is ", labels[i].item<int64_t>(), "; expected class indices in [0, ", c.numClasses, ")");
-    }
+    const auto [input, labels] = readBatch(inputArg, labelsArg, c.featDim, c.numClasses);
     const at::Tensor x = input.to(device_, at::kFloat);
     const at::Tensor y = labels.to(device_);
     ops::CenterLossOutput out = ops::centerLoss(x, y, params_[0], c.formula, needGrad);
@@ -416,7 +442,7 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
       grads_[0].index_add_(0, y, out.gradCenters);
       if (c.paperUpdate) {
         center_->offsetSums.index_add_(0, y, out.offsets);
-        center_->counts.index_add_(0, y, at::ones({batch}, center_->counts.options()));
+        center_->counts.index_add_(0, y, at::ones({x.size(0)}, center_->counts.options()));
       }
       at::Tensor gradInput = out.gradInput.mul_(c.lossWeight).to(input.scalar_type());
       Napi::Object grad = Napi::Object::New(info.Env());
@@ -425,6 +451,57 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
       result.Set("grad", grad);
     }
     return result;
+  });
+}
+
+// forward(input [B, inFeatures], labels [B], { grad }) of an ArcFace module: { loss, grad: { input } };
+// the gradient w.r.t. the class weights is accumulated for step().
+Napi::Value ParamModule::jsArcFaceForward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    live("forward");
+    if (!arcface_) typeError("forward: this module is not an ArcFace loss");
+    const JsArg inputArg = JsArg::read(info[0]);
+    const JsArg labelsArg = JsArg::read(info[1]);
+    const OptionReader options(info[2]);
+    const bool needGrad = options.wantsGrad();
+    const ArcFace& a = *arcface_;
+    const auto [input, labels] = readBatch(inputArg, labelsArg, a.inFeatures, a.numClasses);
+    const at::Tensor x = input.to(device_, at::kFloat);
+    const at::Tensor y = labels.to(device_);
+    const ops::LossOutput out = ops::arcFaceLoss(x, y, params_[0], a.options, needGrad);
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("loss", out.loss.item<double>());
+    if (needGrad) {
+      at::NoGradGuard noGrad;
+      grads_[0].add_(out.grads[1]);
+      const at::Tensor gradInput = out.grads[0].to(input.scalar_type());
+      Napi::Object grad = Napi::Object::New(info.Env());
+      grad.Set("input", inputArg.isTensorHandle() ? Napi::Value(TensorHandle::create(info.Env(), gradInput))
+                                                  : typedArrayFromTensor(info.Env(), gradInput));
+      result.Set("grad", grad);
+    }
+    return result;
+  });
+}
+
+// getLogits(input): s * cos(theta) for every class, [B, numClasses], without the margin.
+Napi::Value ParamModule::jsArcFaceLogits(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    live("getLogits");
+    if (!arcface_) typeError("getLogits: this module is not an ArcFace loss");
+    const JsArg inputArg = JsArg::read(info[0]);
+    const at::Tensor input = inputArg.tensor("input");
+    if (input.dim() != 2 || input.size(1) != arcface_->inFeatures) {
+      rangeError("`input` must have shape [batch, inFeatures = ", arcface_->inFeatures, "], got ", shapeText(input.sizes()));
+    }
+    const at::Tensor logits = ops::arcFaceLogits(input.to(device_, at::kFloat), params_[0], arcface_->options.s);
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("data", typedArrayFromTensor(info.Env(), logits));
+    Napi::Array shape = Napi::Array::New(info.Env(), 2);
+    shape.Set(0u, static_cast<double>(logits.size(0)));
+    shape.Set(1u, static_cast<double>(logits.size(1)));
+    out.Set("shape", shape);
+    return out;
   });
 }
 

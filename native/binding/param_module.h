@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "../modules/optimizer.h"
+#include "../ops/arcface.h"
+#include "marshal.h"
 #include "../ops/center_loss.h"
 
 namespace tl::binding {
@@ -36,7 +38,16 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
     at::Tensor counts;      // paper update: n_j since zeroGrad()
   };
 
+  struct ArcFace {
+    int64_t inFeatures = 0;
+    int64_t numClasses = 0;
+    ops::ArcFaceOptions options;
+  };
+
   void live(const char* what) const;
+  // input [B, featDim] and labels [B] in [0, numClasses), checked; `what` names the loss.
+  std::pair<at::Tensor, at::Tensor> readBatch(const JsArg& input, const JsArg& labels, int64_t featDim,
+                                              int64_t numClasses) const;
   void addParameter(const std::string& name, const at::Tensor& value);
   void resetOptimizer() { optimizer_.reset(); stepped_ = false; }
   void reportMemory();
@@ -61,6 +72,8 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
   Napi::Value jsLoadBytes(const Napi::CallbackInfo& info);
   Napi::Value jsMemoryBytes(const Napi::CallbackInfo& info);
   Napi::Value jsCenterForward(const Napi::CallbackInfo& info);
+  Napi::Value jsArcFaceForward(const Napi::CallbackInfo& info);
+  Napi::Value jsArcFaceLogits(const Napi::CallbackInfo& info);
 
   Napi::Env env_;
   c10::Device device_{c10::kCPU};
@@ -72,6 +85,7 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
   bool stepped_ = false;
   bool disposed_ = false;
   std::optional<Center> center_;
+  std::optional<ArcFace> arcface_;
   int64_t reported_ = 0;
 };
 

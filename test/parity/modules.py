@@ -15,6 +15,12 @@
   * the loss is multiplied by lossWeight; after backward the centres' gradient is rescaled by
     1/lossWeight and SGD(lr=0.5) steps (KaiyangZhou's training recipe);
   * update 'paper': c_j -= alpha * sum_{i: y_i = j} (c_j - x_i) / (1 + n_j) (the paper's eq. 4).
+- arcFace: ArcFace (Deng et al., CVPR 2019) as insightface's ArcMarginProduct (ronghuaiyang's
+  arcface-pytorch port) and OML's ArcFaceLoss: cos = normalize(x) @ normalize(W).T,
+  sine = sqrt(clamp(1 - cos^2, 1e-12, 1)) (the clamp keeps the gradient finite at cos = +-1),
+  phi = cos(theta + m) on the target class, falling back to cos - mm (mm = sin(pi - m) * m) where
+  cos <= th = cos(pi - m), or to cos where cos <= 0 with easy_margin; cross_entropy(s * logits).
+  Gradients w.r.t. x and W by autograd.
 - randn: torch.randn(numClasses, featDim) after torch.manual_seed(seed) (the centres' init).
 """
 import json
@@ -130,6 +136,52 @@ def center_cases():
     return cases
 
 
+def arcface_reference(x, labels, weight, m, s, easy_margin, reduction):
+    import math
+    import torch.nn.functional as F
+    cosine = F.linear(F.normalize(x), F.normalize(weight))
+    one_hot = torch.zeros_like(cosine).scatter_(1, labels.view(-1, 1), 1.0)
+    target = (cosine * one_hot).sum(dim=1, keepdim=True)
+    sine = torch.sqrt((1.0 - target * target).clamp(1e-12, 1))
+    phi = target * math.cos(m) - sine * math.sin(m)
+    if easy_margin:
+        phi = torch.where(target > 0, phi, target)
+    else:
+        phi = torch.where(target > math.cos(math.pi - m), phi, target - math.sin(math.pi - m) * m)
+    logits = (one_hot * phi + (1.0 - one_hot) * cosine) * s
+    return F.cross_entropy(logits, labels, reduction=reduction)
+
+
+def arcface_cases():
+    cases = []
+    for name, opts in [("defaults (m 0.5, s 64)", {}), ("easyMargin", {"easyMargin": True}),
+                       ("m 0.3, s 30, sum", {"m": 0.3, "s": 30.0, "reduction": "sum"})]:
+        g = torch.Generator().manual_seed(21)
+        num_classes, in_features = 6, 4
+        weight = torch.randn(num_classes, in_features, generator=g)
+        x = torch.randn(6, in_features, generator=g)
+        labels = torch.tensor([0, 2, 5, 2, 1, 4])
+        x[3] = -2 * weight[2]   # theta + m > pi: the fallback (cos - mm, or cos with easyMargin)
+        x[4] = 3 * weight[1]    # cos = 1: sqrt(1 - cos^2) clamped, finite gradients
+        xi, wi = x.clone().requires_grad_(), weight.clone().requires_grad_()
+        loss = arcface_reference(xi, labels, wi, opts.get("m", 0.5), opts.get("s", 64.0), opts.get("easyMargin", False),
+                                 opts.get("reduction", "mean"))
+        loss.backward()
+        cases.append({"name": name, "options": {"numClasses": num_classes, "inFeatures": in_features, **opts},
+                      "weight": flat(weight), "input": flat(x), "inputShape": [6, in_features], "labels": labels.tolist(),
+                      "loss": loss.item(), "gradInput": flat(xi.grad), "gradWeight": flat(wi.grad),
+                      "logits": flat(F_logits(x, weight, opts.get("s", 64.0)))})
+    torch.manual_seed(3)
+    w = torch.empty(5, 7)
+    torch.nn.init.xavier_uniform_(w)
+    return {"cases": cases, "init": {"seed": 3, "numClasses": 5, "inFeatures": 7, "weight": flat(w)}}
+
+
+def F_logits(x, weight, s):
+    import torch.nn.functional as F
+    return F.linear(F.normalize(x), F.normalize(weight)) * s
+
+
 def randn_cases():
     out = []
     for seed, shape in [(0, [4, 3]), (7, [10, 20]), (123, [33, 17])]:
@@ -142,7 +194,7 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "fixtures", "modules", "modules.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     data = {"torch": torch.__version__, "optimizers": optimizer_cases(), "centerLoss": center_cases(),
-            "randn": randn_cases()}
+            "randn": randn_cases(), "arcFace": arcface_cases()}
     with open(out, "w") as f:
         json.dump(data, f)
 
