@@ -14,3 +14,8 @@ export type * from './losses/regression';
 export type * from './losses/classification';
 export type * from './losses/embedding';
 export type * from './losses/metric';
+export type { ParameterValue } from './modules/module';
+export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';
+export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
+export type { ParameterDictOptions } from './modules/parameter_dict';
+export type { ArcFaceLossOptions } from './modules/arcface';

@@ -8,3 +8,8 @@ export {
   MarginRankingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
 } from './losses/embedding';
 export { BatchHardTripletLoss } from './losses/metric';
+/** Modules with parameters and an optimiser inside (lib/modules/). */
+export { CenterLoss } from './modules/center_loss';
+export { ArcFaceLoss } from './modules/arcface';
+export { ParameterDict } from './modules/parameter_dict';
+export { ParameterModule } from './modules/module';

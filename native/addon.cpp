@@ -4,6 +4,7 @@
 
 #include "binding/addon_state.h"
 #include "binding/losses.h"
+#include "binding/param_module.h"
 #include "binding/runtime.h"
 #include "binding/tensor_handle.h"
 
@@ -12,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tl::binding::exportRuntime(env, exports);
   tl::binding::TensorHandle::exportClass(env, exports);
   tl::binding::exportLosses(env, exports);
+  tl::binding::ParamModule::exportClass(env, exports);
   return exports;
 }
 
