@@ -98,6 +98,8 @@ JsArg JsArg::read(const Napi::Value& value) {
   if (auto handle = TensorHandle::peek(value)) {
     arg.isHandle_ = true;
     arg.handleTensor_ = *handle;
+  } else if (TensorHandle::inheritsTensor(value)) {
+    arg.fakeHandle_ = true;  // its accessors would throw: read nothing from it
   } else if (value.IsTypedArray()) {
     arg.data_ = value;
   } else if (value.IsArray()) {
@@ -127,6 +129,7 @@ JsArg JsArg::read(const Napi::Value& value) {
 }
 
 at::Tensor JsArg::tensor(const char* name) const {
+  if (fakeHandle_) typeError("`", name, "` has Tensor's prototype but was not made by tensor()");
   if (isHandle_) {
     if (!handleTensor_.defined()) typeError("`", name, "` is a disposed Tensor");
     if (handleTensor_.scalar_type() != at::kFloat && handleTensor_.scalar_type() != at::kDouble) {

@@ -34,6 +34,7 @@ class JsArg {
  private:
   Napi::Value value_;
   bool isHandle_ = false;
+  bool fakeHandle_ = false;               // an object inheriting Tensor.prototype, no handle
   at::Tensor handleTensor_;               // a JS Tensor's tensor (undefined once disposed)
   Napi::Value data_;                      // the typed array with the elements, when there is one
   std::vector<int64_t> shape_;            // from `shape`, when given

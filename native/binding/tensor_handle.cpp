@@ -101,6 +101,13 @@ Napi::Object TensorHandle::create(Napi::Env env, at::Tensor tensor) {
   return object;
 }
 
+bool TensorHandle::inheritsTensor(const Napi::Value& value) {
+  if (!value.IsObject() || value.IsTypedArray() || value.IsArray() || value.IsFunction()) return false;
+  AddonState* state = AddonState::of(value.Env());
+  return state != nullptr && !state->tensorClass.IsEmpty() &&
+         value.As<Napi::Object>().InstanceOf(state->tensorClass.Value());
+}
+
 std::optional<at::Tensor> TensorHandle::peek(const Napi::Value& value) {
   if (!value.IsObject() || value.IsTypedArray() || value.IsArray() || value.IsFunction()) return std::nullopt;
   AddonState* state = AddonState::of(value.Env());

@@ -18,6 +18,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   static std::optional<at::Tensor> unwrap(const Napi::Value& value, const char* name);
   // Like unwrap, without throwing: an undefined at::Tensor for a disposed Tensor.
   static std::optional<at::Tensor> peek(const Napi::Value& value);
+  // Whether `value` has Tensor's prototype (true also for Object.create(Tensor.prototype)).
+  static bool inheritsTensor(const Napi::Value& value);
 
   explicit TensorHandle(const Napi::CallbackInfo& info);
   ~TensorHandle() override;
