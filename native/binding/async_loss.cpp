@@ -59,7 +59,12 @@ IntraOpThreadShare::IntraOpThreadShare() {
   // ATen sets up a thread's OpenMP state lazily, from the process-wide setting: do it first, then
   // narrow this thread's share (omp_set_num_threads only affects the calling thread). One of the
   // configured threads is left to the JavaScript thread, so the event loop keeps its core.
-  at::init_num_threads();
+  // Only once per libuv thread: init_num_threads re-creates libtorch's thread pool (ms).
+  thread_local bool initialized = false;
+  if (!initialized) {
+    at::init_num_threads();
+    initialized = true;
+  }
   omp_set_num_threads(std::max(1, (at::get_num_threads() - 1) / inFlight));
 }
 
