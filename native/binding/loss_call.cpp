@@ -82,6 +82,7 @@ Napi::Value LossCall::finish(LossRunner run, std::initializer_list<const char*> 
   ResultFormat f = format(gradNames, perElement ? *perElement : options_.reduction() == ops::Reduction::None);
   f.extras = std::move(extras);
   if (!async_) return f.build(env_, run());
+  f.externalArrays = true;
   return queueLossWorker(env_, std::move(run), std::move(f));
 }
 
@@ -94,7 +95,7 @@ Napi::Object ResultFormat::build(Napi::Env env, const ops::LossOutput& out) cons
   Napi::Object result = Napi::Object::New(env);
   if (perElement) {
     result.Set("loss", out.loss.sum().item<double>());
-    result.Set("losses", typedArrayFromTensor(env, out.loss));
+    result.Set("losses", typedArrayFromTensor(env, out.loss, externalArrays));
   } else {
     result.Set("loss", out.loss.item<double>());
   }
@@ -103,7 +104,7 @@ Napi::Object ResultFormat::build(Napi::Env env, const ops::LossOutput& out) cons
     for (size_t i = 0; i < gradNames.size() && i < out.grads.size(); ++i) {
       const std::string& name = gradNames[i];
       grads.Set(name, tensorInputs.count(name) ? Napi::Value(TensorHandle::create(env, out.grads[i]))
-                                               : typedArrayFromTensor(env, out.grads[i]));
+                                               : typedArrayFromTensor(env, out.grads[i], externalArrays));
     }
     result.Set("grad", grads);
   }

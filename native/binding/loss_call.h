@@ -34,6 +34,7 @@ struct ResultFormat {
   std::vector<std::string> gradNames;
   std::set<std::string> tensorInputs;  // names whose gradients are returned as Tensors
   bool perElement = false;             // reduction 'none': also return `losses`
+  bool externalArrays = false;         // async: large arrays view tensor memory (no copy)
   ResultExtras extras;
 
   Napi::Object build(Napi::Env env, const ops::LossOutput& out) const;

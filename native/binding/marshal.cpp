@@ -231,13 +231,27 @@ at::Tensor JsArg::labels(const char* name) const {
 // V8 frees its own buffers during GC, while external buffers wait for their finalizers, which
 // Node runs only when the event loop turns, so a synchronous training loop would pile up
 // gigabytes of gradients before they could be released.
-Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor) {
+Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor, bool external) {
   const bool isDouble = tensor.scalar_type() == at::kDouble;
   const at::Tensor host = tensor.to(at::kCPU, isDouble ? at::kDouble : at::kFloat).contiguous();
   const size_t count = static_cast<size_t>(host.numel());
   const size_t bytes = host.nbytes();
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
-  if (bytes) std::memcpy(buffer.Data(), host.data_ptr(), bytes);
+  Napi::ArrayBuffer buffer;
+  if (external && bytes >= 64 * 1024) {
+    // Zero-copy, so that the JS thread does not spend milliseconds copying a large result.
+    auto* owner = new at::Tensor(host);
+    buffer = Napi::ArrayBuffer::New(
+        env, owner->data_ptr(), bytes,
+        [](Napi::Env finalizeEnv, void*, at::Tensor* kept) {
+          Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -static_cast<int64_t>(kept->nbytes()));
+          delete kept;
+        },
+        owner);
+    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
+  } else {
+    buffer = Napi::ArrayBuffer::New(env, bytes);
+    if (bytes) std::memcpy(buffer.Data(), host.data_ptr(), bytes);
+  }
   if (isDouble) return Napi::Float64Array::New(env, count, buffer, 0);
   return Napi::Float32Array::New(env, count, buffer, 0);
 }

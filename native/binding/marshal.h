@@ -50,7 +50,10 @@ at::Tensor onDevice(const at::Tensor& tensor, const c10::Device& device);
 
 // A CPU copy (or, when large, a zero-copy view) of `tensor` as a Float32Array (float32) or
 // Float64Array (float64).
-Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor);
+// `external`: view the tensor's memory instead of copying it (the tensor lives until V8 collects
+// the array). Only for results delivered on an event-loop turn (async calls): N-API finalizers
+// run on such turns, so a synchronous loop would pile up external buffers.
+Napi::Value typedArrayFromTensor(Napi::Env env, const at::Tensor& tensor, bool external = false);
 
 // All inputs of one call must share a dtype.
 void requireSameDtype(const char* name, const at::Tensor& tensor, const char* otherName,
