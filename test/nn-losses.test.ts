@@ -48,7 +48,7 @@ describe('bad inputs give typed errors naming the argument', () => {
     ['CosineEmbedding target shape', () => F.cosineEmbeddingLoss(logits, probs, t([1], [1])), 'RangeError', /`target` must have shape \[2\] \(one label per pair\), got \[1\]/],
     ['TripletWithDistance margin 0', () => F.tripletMarginWithDistanceLoss(logits, probs, probs, { margin: 0 }), 'RangeError', /`margin` must be > 0, got 0/],
     ['TripletWithDistance unknown distance', () => F.tripletMarginWithDistanceLoss(logits, probs, probs, { distance: 'chebyshev' as 'cosine' }), 'RangeError', /`distance` must be 'euclidean', 'manhattan', 'cosine', 'pnorm'; got 'chebyshev'/],
-    ['weight of the wrong type', () => F.nllLoss(logits, [0, 1], { weight: [1, 2, 3] as never }), 'TypeError', /`weight` must be a Float32Array or \{ data/],
+    ['weight of the wrong type', () => F.nllLoss(logits, [0, 1], { weight: [1, 2, 3] as never }), 'TypeError', /`weight` must be a Float32Array, \{ data: Float32Array, shape: number\[\] \} or a Tensor, got an array/],
   ] as [string, () => unknown, string, RegExp][])('%s', (_name, fn, name, message) => expectError(fn, name, message));
 });
 
