@@ -9,20 +9,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { cuda, DeviceError, F, getNumThreads, info, manualSeed, nn, resolveDevice, setNumThreads } from '../lib';
 import { explainLoadFailure, loadBinding } from '../lib/native';
+import { expectError } from './helpers/assertions';
 
 const tag = (x: unknown) => Object.prototype.toString.call(x);
 const t2 = (data: number[], shape: number[]) => ({ data: Float32Array.from(data), shape });
 
-function expectError(fn: () => unknown, name: string, message: RegExp) {
-  let caught: Error | undefined;
-  try {
-    fn();
-  } catch (e) {
-    caught = e as Error;
-  }
-  expect(caught).toBeDefined();
-  expect({ name: caught!.name, message: caught!.message }).toEqual({ name, message: expect.stringMatching(message) });
-}
 
 describe('runtime', () => {
   test('info() reports versions, CUDA, threads, BLAS and the binary in use', () => {

@@ -5,8 +5,8 @@
  */
 import { manualSeed, nn, tensor } from '../lib';
 import { moduleFixtures } from './module-fixtures';
+import { expectError, f32 } from './helpers/assertions';
 
-const f32 = (data: number[], shape: number[]) => ({ data: Float32Array.from(data), shape });
 const TOL = { abs: 1e-5, rel: 1e-4 };
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = TOL.abs, rel = TOL.rel) {
@@ -19,16 +19,6 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs
   }
 }
 
-function expectError(fn: () => unknown, name: string, message: RegExp) {
-  let caught: Error | undefined;
-  try {
-    fn();
-  } catch (e) {
-    caught = e as Error;
-  }
-  expect(caught).toBeDefined();
-  expect({ name: caught!.name, message: caught!.message }).toEqual({ name, message: expect.stringMatching(message) });
-}
 
 interface CenterCase {
   name: string;

@@ -10,6 +10,7 @@ import { F, nn } from '../lib';
 import type { BatchHardTripletLossOptions, BatchHardTripletLossResult, EmbeddingDistance } from '../lib';
 import { loadBinding } from '../lib/native';
 import { FIXTURES, type ParityCase, type ParityFile } from '../lib/parity';
+import { expectError } from './helpers/assertions';
 
 function mulberry32(seed: number): () => number {
   return () => {
@@ -238,16 +239,6 @@ describe('identical embeddings give finite gradients', () => {
 
 // ------------------------------------------------------------------ errors
 
-function expectError(fn: () => unknown, name: string, message: RegExp) {
-  let caught: Error | undefined;
-  try {
-    fn();
-  } catch (e) {
-    caught = e as Error;
-  }
-  expect(caught).toBeDefined();
-  expect({ name: caught!.name, message: caught!.message }).toEqual({ name, message: expect.stringMatching(message) });
-}
 
 describe('bad inputs give typed errors naming the argument', () => {
   const e = clustered(pk(2, 2), 3);

@@ -3,21 +3,12 @@
  * actual value), PyTorch's documented edge cases, and module form == functional form.
  */
 import { F, nn } from '../lib';
+import { expectError } from './helpers/assertions';
 
 const t = (data: number[], shape: number[]) => ({ data: Float32Array.from(data), shape });
 const logits = t([0.1, 1.2, -0.3, 2.0, 0.5, -1.0], [2, 3]);
 const probs = t([0.2, 0.5, 0.3, 0.1, 0.1, 0.8], [2, 3]);
 
-function expectError(fn: () => unknown, name: string, message: RegExp) {
-  let caught: Error | undefined;
-  try {
-    fn();
-  } catch (e) {
-    caught = e as Error;
-  }
-  expect(caught).toBeDefined();
-  expect({ name: caught!.name, message: caught!.message }).toEqual({ name, message: expect.stringMatching(message) });
-}
 
 describe('bad inputs give typed errors naming the argument', () => {
   test.each([
