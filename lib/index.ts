@@ -15,6 +15,7 @@ export type * from './losses/classification';
 export type * from './losses/embedding';
 export type * from './losses/metric';
 export type { ParameterValue } from './modules/module';
+export type { LossFunction, AsyncLossFunction } from './losses/define';
 export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
