@@ -1,6 +1,7 @@
 #include "loss_call.h"
 
 #include "../common/errors.h"
+#include "../ops/kernel_choice.h"
 #include "async_loss.h"
 #include "device.h"
 #include "tensor_handle.h"
@@ -81,6 +82,12 @@ Napi::Value LossCall::finish(LossRunner run, std::initializer_list<const char*> 
                              std::optional<bool> perElement, ResultExtras extras) {
   ResultFormat f = format(gradNames, perElement ? *perElement : options_.reduction() == ops::Reduction::None);
   f.extras = std::move(extras);
+  if (options_.flag("_referenceKernels", false)) {  // tests: the ATen + autograd path only
+    run = [inner = std::move(run)] {
+      ops::ReferenceKernelsScope referenceOnly;
+      return inner();
+    };
+  }
   if (!async_) return f.build(env_, run());
   f.externalArrays = true;
   return queueLossWorker(env_, std::move(run), std::move(f));

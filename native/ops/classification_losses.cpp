@@ -3,6 +3,8 @@
 #include <ATen/ExpandUtils.h>
 
 #include "autograd_loss.h"
+#include "cpu/pointwise_kernels.h"
+#include "kernel_choice.h"
 #include "shape_checks.h"
 
 namespace tl::ops {
@@ -105,6 +107,7 @@ LossOutput bceLoss(const at::Tensor& input, const at::Tensor& target,
   requireWithin01("input", input, "probabilities");
   requireWithin01("target", target, "targets");
   requireBroadcastable("weight", weight, input);
+  if (!weight && fusedCpuKernelApplies({input, target})) return cpu::bceKernel(input, target, reduction, needGrad);
   const c10::optional<at::Tensor> w = weight ? c10::optional<at::Tensor>(*weight) : c10::nullopt;
   return lossWithAutograd({input, target}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::binary_cross_entropy(x[0], x[1], w, atReduction(reduction));
@@ -120,6 +123,9 @@ LossOutput bceWithLogitsLoss(const at::Tensor& input, const at::Tensor& target,
   requireWithin01("target", target, "targets");
   requireBroadcastable("weight", weight, input);
   requireBroadcastable("posWeight", posWeight, input);
+  if (!weight && !posWeight && fusedCpuKernelApplies({input, target})) {
+    return cpu::bceWithLogitsKernel(input, target, reduction, needGrad);
+  }
   const c10::optional<at::Tensor> w = weight ? c10::optional<at::Tensor>(*weight) : c10::nullopt;
   const c10::optional<at::Tensor> pw = posWeight ? c10::optional<at::Tensor>(*posWeight) : c10::nullopt;
   return lossWithAutograd({input, target}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
@@ -131,6 +137,7 @@ LossOutput softMarginLoss(const at::Tensor& input, const at::Tensor& target, Red
                           bool needGrad) {
   requireSameShape("target", target, "input", input);
   requireNonEmpty("input", input);
+  if (fusedCpuKernelApplies({input, target})) return cpu::softMarginKernel(input, target, reduction, needGrad);
   return lossWithAutograd({input}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::soft_margin_loss(x[0], target, atReduction(reduction));
   });

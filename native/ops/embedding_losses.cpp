@@ -1,6 +1,8 @@
 #include "embedding_losses.h"
 
 #include "autograd_loss.h"
+#include "cpu/pointwise_kernels.h"
+#include "kernel_choice.h"
 #include "shape_checks.h"
 
 namespace tl::ops {
@@ -9,6 +11,7 @@ LossOutput hingeEmbeddingLoss(const at::Tensor& input, const at::Tensor& target,
                               Reduction reduction, bool needGrad) {
   requireSameShape("target", target, "input", input);
   requireNonEmpty("input", input);
+  if (fusedCpuKernelApplies({input, target})) return cpu::hingeEmbeddingKernel(input, target, margin, reduction, needGrad);
   return lossWithAutograd({input}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::hinge_embedding_loss(x[0], target, margin, atReduction(reduction));
   });

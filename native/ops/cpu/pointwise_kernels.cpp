@@ -1,0 +1,238 @@
+#include "pointwise_kernels.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+namespace tl::ops::cpu {
+namespace {
+
+// One element's loss and its derivatives (unscaled) with respect to input and target.
+template <typename T>
+struct Terms {
+  T loss, dInput, dTarget;
+};
+
+// One chunk of elements; the flags are template parameters so that each variant's loop has no
+// per-element branches on them (the arithmetic is in T, like PyTorch's; the sum is in double).
+template <typename T, bool kPerElement, bool kGrad, bool kTargetGrad, typename Formula>
+double chunk(int64_t begin, int64_t end, const T* x, const T* y, T scale, T* loss, T* gx, T* gy,
+             const Formula& formula) {
+  double partial = 0;
+  for (int64_t i = begin; i < end; ++i) {
+    const Terms<T> t = formula(x[i], y[i]);
+    partial += t.loss;
+    if constexpr (kPerElement) loss[i] = t.loss;
+    if constexpr (kGrad) {
+      gx[i] = t.dInput * scale;
+      if constexpr (kTargetGrad) gy[i] = t.dTarget * scale;
+    }
+  }
+  return partial;
+}
+
+// Runs `formula(x, y) -> Terms<T>` over every element of input and target (same shape, checked
+// by the caller). kTargetGrad: whether the target's gradient is part of the output.
+template <typename T, bool kTargetGrad, typename Formula>
+LossOutput run(const at::Tensor& input, const at::Tensor& target, PointwiseReduction r, bool needGrad,
+               const Formula& formula) {
+  const int64_t count = input.numel();
+  const T* x = input.data_ptr<T>();
+  const T* y = target.data_ptr<T>();
+  const bool perElement = r.reduction == Reduction::None;
+  at::Tensor losses = perElement ? at::empty_like(input) : at::Tensor();
+  T* loss = perElement ? losses.data_ptr<T>() : nullptr;
+  at::Tensor gradInput, gradTarget;
+  T *gx = nullptr, *gy = nullptr;
+  if (needGrad) {
+    gradInput = at::empty_like(input);
+    gx = gradInput.data_ptr<T>();
+    if constexpr (kTargetGrad) {
+      gradTarget = at::empty_like(target);
+      gy = gradTarget.data_ptr<T>();
+    }
+  }
+  const T scale = static_cast<T>(r.reduction == Reduction::Mean ? 1.0 / r.meanDivisor : 1.0);
+  const auto body = [&](int64_t begin, int64_t end, double partial) {
+    if (perElement && needGrad) return partial + chunk<T, true, true, kTargetGrad>(begin, end, x, y, scale, loss, gx, gy, formula);
+    if (perElement) return partial + chunk<T, true, false, kTargetGrad>(begin, end, x, y, scale, loss, gx, gy, formula);
+    if (needGrad) return partial + chunk<T, false, true, kTargetGrad>(begin, end, x, y, scale, loss, gx, gy, formula);
+    return partial + chunk<T, false, false, kTargetGrad>(begin, end, x, y, scale, loss, gx, gy, formula);
+  };
+  const double total = at::parallel_reduce(0, count, 32768, 0.0, body, std::plus<double>());
+  LossOutput out;
+  out.loss = perElement ? losses
+                        : scalarLoss(r.reduction == Reduction::Mean ? total / r.meanDivisor : total, input.options());
+  if (needGrad) {
+    out.grads.push_back(gradInput);
+    if constexpr (kTargetGrad) out.grads.push_back(gradTarget);
+  }
+  return out;
+}
+
+// Calls makeRun(T{}) with T = float or double, the input's dtype.
+template <typename MakeRun>
+LossOutput byDtype(const at::Tensor& input, const MakeRun& makeRun) {
+  if (input.scalar_type() == at::kDouble) return makeRun(double{});
+  return makeRun(float{});
+}
+
+PointwiseReduction overElements(Reduction reduction, const at::Tensor& input) {
+  return {reduction, static_cast<double>(input.numel())};
+}
+
+template <typename T>
+T signOf(T d) {  // torch.sign, except that NaN gives 0 as l1_loss's backward does
+  return d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0));
+}
+
+}  // namespace
+
+LossOutput l1Kernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [](T x, T y) {
+      const T d = x - y, s = signOf(d);
+      return Terms<T>{std::abs(d), s, -s};
+    });
+  });
+}
+
+LossOutput mseKernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [](T x, T y) {
+      const T d = x - y;
+      return Terms<T>{d * d, T(2) * d, T(-2) * d};
+    });
+  });
+}
+
+LossOutput smoothL1Kernel(const at::Tensor& input, const at::Tensor& target, double betaValue,
+                          Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    const T beta = static_cast<T>(betaValue);
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [beta](T x, T y) {
+      const T d = x - y, z = std::abs(d);
+      const T loss = z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+      // PyTorch's derivative, applied to x - y for the input and to y - x for the target: with
+      // beta = 0 both are -1 at x = y (the L1 loss would give 0).
+      const auto slope = [beta](T u) { return u <= -beta ? T(-1) : (u >= beta ? T(1) : u / beta); };
+      return Terms<T>{loss, slope(d), slope(y - x)};
+    });
+  });
+}
+
+LossOutput huberKernel(const at::Tensor& input, const at::Tensor& target, double deltaValue,
+                       Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    const T delta = static_cast<T>(deltaValue);
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [delta](T x, T y) {
+      const T d = x - y, z = std::abs(d);
+      const T loss = z < delta ? T(0.5) * z * z : delta * (z - T(0.5) * delta);
+      const T g = d <= -delta ? -delta : (d >= delta ? delta : d);
+      return Terms<T>{loss, g, -g};
+    });
+  });
+}
+
+LossOutput poissonNllKernel(const at::Tensor& input, const at::Tensor& target, bool logInput,
+                            double epsValue, Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    const PointwiseReduction r = overElements(reduction, input);
+    if (logInput) {
+      return run<T, true>(input, target, r, needGrad, [](T x, T y) {
+        const T e = std::exp(x);
+        return Terms<T>{e - y * x, e - y, -x};
+      });
+    }
+    const T eps = static_cast<T>(epsValue);
+    return run<T, true>(input, target, r, needGrad, [eps](T x, T y) {
+      const T shifted = x + eps, log = std::log(shifted);
+      return Terms<T>{x - y * log, T(1) - y / shifted, -log};
+    });
+  });
+}
+
+LossOutput klDivKernel(const at::Tensor& input, const at::Tensor& target, bool logTarget,
+                       PointwiseReduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    if (logTarget) {
+      return run<T, true>(input, target, reduction, needGrad, [](T x, T y) {
+        const T p = std::exp(y);
+        return Terms<T>{p * (y - x), -p, p * (y - x) + p};
+      });
+    }
+    return run<T, true>(input, target, reduction, needGrad, [](T x, T y) {
+      // xlogy(y, y) - y * x. PyTorch's derivative of xlogy(y, y) at y = 0 is 0/0 = NaN.
+      const T logY = std::log(y);
+      const T entropyTerm = std::isnan(y) ? y : (y == T(0) ? T(0) : y * logY);
+      const T dTarget = y == T(0) ? std::numeric_limits<T>::quiet_NaN() : logY + T(1) - x;
+      return Terms<T>{entropyTerm - y * x, -y, dTarget};
+    });
+  });
+}
+
+LossOutput bceKernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [](T x, T y) {
+      // PyTorch clamps each log at -100 in the loss, and the input derivative's denominator at
+      // 1e-12 — a float constant, also for double inputs.
+      const T logX = std::log(x), log1mX = std::log1p(-x);
+      const T loss = (y - T(1)) * std::max(log1mX, T(-100)) - y * std::max(logX, T(-100));
+      const T dInput = (x - y) / std::max((T(1) - x) * x, static_cast<T>(1e-12f));
+      return Terms<T>{loss, dInput, log1mX - logX};
+    });
+  });
+}
+
+LossOutput bceWithLogitsKernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction,
+                               bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [](T x, T y) {
+      // (1 - y) x + log(1 + exp(-x)), with the log-sum-exp shift that keeps exp from overflowing.
+      const T shift = std::max(-x, T(0));
+      const T loss = (T(1) - y) * x + shift + std::log(std::exp(-shift) + std::exp(-x - shift));
+      const T sigmoid = T(1) / (T(1) + std::exp(-x));
+      return Terms<T>{loss, sigmoid - y, -x};
+    });
+  });
+}
+
+LossOutput softMarginKernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction,
+                            bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    return run<T, false>(input, target, overElements(reduction, input), needGrad, [](T x, T y) {
+      const T z = std::exp(-y * x);
+      return Terms<T>{std::log1p(z), -y * z / (T(1) + z), T(0)};
+    });
+  });
+}
+
+LossOutput hingeEmbeddingKernel(const at::Tensor& input, const at::Tensor& target, double marginValue,
+                                Reduction reduction, bool needGrad) {
+  return byDtype(input, [&](auto zero) {
+    using T = decltype(zero);
+    const T margin = static_cast<T>(marginValue);
+    return run<T, false>(input, target, overElements(reduction, input), needGrad, [margin](T x, T y) {
+      // PyTorch: where(y != 1, clamp_min(margin - x, 0), 0) + where(y != -1, x, 0); clamp_min
+      // passes the gradient where margin - x >= 0.
+      const T gap = margin - x;
+      const bool marginTerm = y != T(1), selfTerm = y != T(-1);
+      const T loss = (marginTerm ? (gap < T(0) ? T(0) : gap) : T(0)) + (selfTerm ? x : T(0));
+      const T dInput = (selfTerm ? T(1) : T(0)) - (marginTerm && gap >= T(0) ? T(1) : T(0));
+      return Terms<T>{loss, dInput, T(0)};
+    });
+  });
+}
+
+}  // namespace tl::ops::cpu

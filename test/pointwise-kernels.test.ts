@@ -1,0 +1,89 @@
+/**
+ * The fused CPU kernels of the elementwise losses (native/ops/cpu/pointwise_kernels.cpp) against
+ * the ATen + autograd path they replace, on the values where conventions matter: kinks (x = y,
+ * |x - y| = beta or delta, margin - x = 0), zeros of logs, NaN, overflowing exponentials. The
+ * binding option `_referenceKernels: true` forces the autograd path for one call.
+ */
+import { loadBinding } from '../lib/native';
+
+type Options = Record<string, unknown>;
+interface Case {
+  loss: string;
+  xs: number[];
+  ys: number[];
+  options: Options[];
+}
+
+const NaN_ = Number.NaN;
+const wide = [-1000, -3, -1, -0.5, -1e-3, 0, 1e-3, 0.5, 1, 2.5, 60, NaN_];
+const CASES: Case[] = [
+  { loss: 'l1Loss', xs: wide, ys: [-1, 0, 0.5, 1, NaN_], options: [{}] },
+  { loss: 'mseLoss', xs: wide, ys: [-1, 0, 0.5, 1], options: [{}] },
+  { loss: 'smoothL1Loss', xs: wide, ys: [-1, 0, 0.5, 1], options: [{}, { beta: 0.5 }, { beta: 0 }, { beta: 2.5 }] },
+  { loss: 'huberLoss', xs: wide, ys: [-1, 0, 0.5, 1], options: [{}, { delta: 0.5 }, { delta: 3 }] },
+  { loss: 'poissonNllLoss', xs: wide.filter((x) => x < 80), ys: [0, 0.5, 1, 3], options: [{}, { eps: 1e-4 }] },
+  { loss: 'poissonNllLoss', xs: [0, 1e-3, 0.5, 1, 2.5, 60], ys: [0, 0.5, 1, 3], options: [{ logInput: false }, { logInput: false, eps: 0.1 }] },
+  { loss: 'klDivLoss', xs: [-60, -3, -1, -0.5, 0, 0.5, NaN_], ys: [0, 0.25, 1, 3, -0.5, NaN_], options: [{}, { reduction: 'batchmean' }] },
+  { loss: 'klDivLoss', xs: [-60, -3, -1, 0, 0.5], ys: [-50, -2, -0.5, 0, 1], options: [{ logTarget: true }, { logTarget: true, reduction: 'batchmean' }] },
+  { loss: 'bceLoss', xs: [0, 1e-30, 1e-3, 0.25, 0.5, 0.999, 1], ys: [0, 0.3, 1], options: [{}] },
+  { loss: 'bceWithLogitsLoss', xs: wide.concat([1000, -60]), ys: [0, 0.3, 1], options: [{}] },
+  { loss: 'softMarginLoss', xs: wide, ys: [-1, 1], options: [{}] },
+  { loss: 'hingeEmbeddingLoss', xs: wide, ys: [-1, 1], options: [{}, { margin: 0.5 }, { margin: 0 }] },
+];
+
+/** Every (x, y) pair, as two (pairs / 4, 4) tensors of the given array type. */
+function grid(xs: number[], ys: number[], Type: Float32ArrayConstructor | Float64ArrayConstructor) {
+  const pairs = xs.flatMap((x) => ys.map((y) => [x, y]));
+  while (pairs.length % 4) pairs.push(pairs[pairs.length % xs.length]);
+  const shape = [pairs.length / 4, 4];
+  return [
+    { data: Type.from(pairs.map((p) => p[0])), shape },
+    { data: Type.from(pairs.map((p) => p[1])), shape },
+  ];
+}
+
+/** Equal as PyTorch's results are: same NaN positions, same infinities, else close. */
+function expectSameValues(fused: ArrayLike<number>, reference: ArrayLike<number>, rel: number, what: string) {
+  const mismatches: string[] = [];
+  for (let i = 0; i < reference.length; i++) {
+    const a = fused[i];
+    const b = reference[i];
+    const same = Number.isNaN(b) ? Number.isNaN(a) : !Number.isFinite(b) ? a === b : Math.abs(a - b) <= 1e-6 + rel * Math.abs(b);
+    if (!same) mismatches.push(`[${i}] fused ${a} vs autograd ${b}`);
+  }
+  expect({ what, mismatches: mismatches.slice(0, 5) }).toEqual({ what, mismatches: [] });
+}
+
+const binding = loadBinding() as unknown as Record<string, (...args: unknown[]) => { loss: number; losses?: ArrayLike<number>; grad: Record<string, ArrayLike<number>> }>;
+
+describe.each(CASES)('$loss: fused CPU kernel = autograd path', ({ loss, xs, ys, options }) => {
+  const variants = options.flatMap((o) => {
+    const reductions = o.reduction ? [o.reduction] : ['none', 'mean', 'sum'];
+    return reductions.flatMap((reduction) => [
+      [`${JSON.stringify(o)} ${reduction} float32`, { ...o, reduction }, Float32Array] as const,
+      [`${JSON.stringify(o)} ${reduction} float64`, { ...o, reduction }, Float64Array] as const,
+    ]);
+  });
+  test.each(variants)('%s', (_name, opts, Type) => {
+    const [input, target] = grid(xs, ys, Type);
+    const fused = binding[loss](input, target, opts);
+    const reference = binding[loss](input, target, { ...opts, _referenceKernels: true });
+    const rel = Type === Float32Array ? 2e-6 : 1e-12;
+    expectSameValues([fused.loss], [reference.loss], rel, 'loss');
+    if (reference.losses) expectSameValues(fused.losses!, reference.losses, rel, 'losses');
+    expect(Object.keys(fused.grad).sort()).toEqual(Object.keys(reference.grad).sort());
+    for (const name of Object.keys(reference.grad)) expectSameValues(fused.grad[name], reference.grad[name], rel, `grad.${name}`);
+  });
+});
+
+test('the fused kernels are what a plain CPU call runs (reference flag changes float rounding of the sum)', () => {
+  // A sum of many float32 terms: the kernel accumulates in double, ATen in float. Different
+  // low bits prove the two calls took different paths, i.e. the comparisons above are real.
+  const n = 1 << 16;
+  const x = new Float32Array(n).map((_, i) => Math.sin(i) * 3);
+  const y = new Float32Array(n).map((_, i) => Math.cos(i));
+  const a = binding.mseLoss({ data: x, shape: [n] }, { data: y, shape: [n] }, { reduction: 'sum', grad: false });
+  const b = binding.mseLoss({ data: x, shape: [n] }, { data: y, shape: [n] }, { reduction: 'sum', grad: false, _referenceKernels: true });
+  expect(a.loss).not.toBe(b.loss);
+  expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-4 * Math.abs(b.loss));
+});
