@@ -6,7 +6,29 @@
 #include "device.h"
 #include "tensor_handle.h"
 
+#include <omp.h>
+
 namespace tl::binding {
+namespace {
+
+// A synchronous call on fewer input elements than ATen's own grain size runs on the JavaScript
+// thread alone. Some ATen kernels still open an OpenMP region for such tensors, and waking the
+// team costs more than the work: tens of µs on an idle machine, milliseconds on a busy one.
+constexpr int64_t kSingleThreadElements = 32768;
+
+// omp_set_num_threads affects only the calling thread, so other threads' calls are untouched.
+class SingleThreadScope {
+ public:
+  SingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SingleThreadScope() { omp_set_num_threads(saved_); }
+  SingleThreadScope(const SingleThreadScope&) = delete;
+  SingleThreadScope& operator=(const SingleThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
 
 LossCall::LossCall(const Napi::CallbackInfo& info, size_t optionsIndex)
     : env_(info.Env()), async_(info.Data() != nullptr), options_(info[optionsIndex]) {
@@ -44,6 +66,7 @@ at::Tensor LossCall::tensor(size_t index, const char* name) {
   const JsArg& arg = args_.at(index);
   at::Tensor t = arg.tensor(name);
   if (arg.isTensorHandle()) tensorInputs_.insert(name);
+  inputElements_ += t.numel();
   if (firstName_ == nullptr) {
     firstName_ = name;
     firstTensor_ = t;
@@ -57,7 +80,9 @@ at::Tensor LossCall::tensor(size_t index, const char* name) {
 at::Tensor LossCall::labels(size_t index, const char* name) {
   const JsArg& arg = args_.at(index);
   if (arg.isTensorHandle()) typeError("`", name, "` must be labels (Int32Array, BigInt64Array or number[]), got a Tensor");
-  return prepare(arg.labels(name), /*fromJsMemory=*/false);  // labels are copies already
+  at::Tensor t = arg.labels(name);
+  inputElements_ += t.numel();
+  return prepare(t, /*fromJsMemory=*/false);  // labels are copies already
 }
 
 bool LossCall::holdsLabels(size_t index) const { return args_.at(index).holdsLabels(); }
@@ -66,6 +91,7 @@ std::optional<at::Tensor> LossCall::optionalTensor(const char* key) {
   const JsArg* arg = options_.tensorArg(key);
   if (arg == nullptr) return std::nullopt;
   at::Tensor t = arg->tensor(key);
+  inputElements_ += t.numel();
   if (dtype_ && t.scalar_type() != *dtype_) return prepare(t.to(*dtype_), false);
   return prepare(t, !arg->isTensorHandle());
 }
@@ -88,7 +114,11 @@ Napi::Value LossCall::finish(LossRunner run, std::initializer_list<const char*> 
       return inner();
     };
   }
-  if (!async_) return f.build(env_, run());
+  if (!async_) {
+    if (inputElements_ >= kSingleThreadElements || !device_.is_cpu()) return f.build(env_, run());
+    SingleThreadScope small;
+    return f.build(env_, run());
+  }
   f.externalArrays = true;
   return queueLossWorker(env_, std::move(run), std::move(f));
 }

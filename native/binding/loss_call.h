@@ -86,6 +86,7 @@ class LossCall {
   const char* firstName_ = nullptr;
   at::Tensor firstTensor_;
   std::set<std::string> tensorInputs_;
+  int64_t inputElements_ = 0;  // of every tensor argument: decides whether a sync call is small
 };
 
 // Registers `name` (sync) and `name + "Async"` (Promise) for a binding built on LossCall.

@@ -39,10 +39,28 @@ at::Tensor checkedLabels(const at::Tensor& labels, const std::vector<int64_t>& s
   return labels.reshape(shape);
 }
 
+// Index of the first element outside [0, 1] (NaN counts as outside), or -1. CPU memory is
+// scanned directly: for small calls the tensor-op version costs more than the loss itself.
+template <typename T>
+int64_t firstOutside01(const T* values, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (!(values[i] >= T(0) && values[i] <= T(1))) return i;
+  }
+  return -1;
+}
+
+int64_t firstOutside01(const at::Tensor& tensor) {
+  if (tensor.is_cpu() && tensor.is_contiguous()) {
+    if (tensor.scalar_type() == at::kFloat) return firstOutside01(tensor.data_ptr<float>(), tensor.numel());
+    if (tensor.scalar_type() == at::kDouble) return firstOutside01(tensor.data_ptr<double>(), tensor.numel());
+  }
+  const at::Tensor bad = ~((tensor >= 0) & (tensor <= 1));
+  return bad.any().item<bool>() ? bad.reshape({-1}).nonzero()[0][0].item<int64_t>() : -1;
+}
+
 void requireWithin01(const char* name, const at::Tensor& tensor, const char* what) {
-  const at::Tensor bad = ~((tensor >= 0) & (tensor <= 1));  // NaN counts as outside
-  if (bad.any().item<bool>()) {
-    const int64_t position = bad.reshape({-1}).nonzero()[0][0].item<int64_t>();
+  const int64_t position = firstOutside01(tensor);
+  if (position >= 0) {
     rangeError("`", name, "` must hold ", what, " in [0, 1]; found ",
                tensor.reshape({-1})[position].item<double>(), " at index ", position);
   }
