@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "../common/errors.h"
-#include "../ops/cpu/pointwise_kernels.h"
+#include "../ops/kernel_choice.h"
 #include "device.h"
 #include "errors.h"
 #include "marshal.h"
@@ -110,9 +110,9 @@ void exportRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("checkDevice", Napi::Function::New(env, checkDevice));
   exports.Set("labelsToBigInt64", Napi::Function::New(env, labelsToBigInt64));
   exports.Set("registerErrorClasses", Napi::Function::New(env, registerErrorClasses));
-  // Tests: how many calls the fused elementwise kernels served.
-  exports.Set("_pointwiseKernelCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(ops::cpu::pointwiseKernelCalls()));
+  // Tests: how many calls the fused CPU kernels served.
+  exports.Set("_fusedKernelCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(ops::fusedKernelCalls.load()));
   }));
 }
 

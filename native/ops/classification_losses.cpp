@@ -3,6 +3,7 @@
 #include <ATen/ExpandUtils.h>
 
 #include "autograd_loss.h"
+#include "cpu/class_index_kernels.h"
 #include "cpu/pointwise_kernels.h"
 #include "kernel_choice.h"
 #include "shape_checks.h"
@@ -19,6 +20,22 @@ std::vector<int64_t> indexShape(const at::Tensor& input) {
   return shape;
 }
 
+// Index of the first label outside [low, high) and other than `allowed`, or -1. CPU labels are
+// scanned directly: for small calls the tensor-op version costs more than the loss itself.
+int64_t firstBadLabel(const at::Tensor& flat, int64_t low, int64_t high, std::optional<int64_t> allowed) {
+  const auto bad = [&](int64_t label) { return (label < low || label >= high) && (!allowed || label != *allowed); };
+  if (flat.is_cpu() && flat.is_contiguous() && flat.scalar_type() == at::kLong) {
+    const int64_t* labels = flat.data_ptr<int64_t>();
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      if (bad(labels[i])) return i;
+    }
+    return -1;
+  }
+  at::Tensor mask = (flat < low) | (flat >= high);
+  if (allowed) mask &= flat != *allowed;
+  return mask.any().item<bool>() ? mask.nonzero()[0][0].item<int64_t>() : -1;
+}
+
 // Reshapes flat labels to `shape`, then checks each is in [low, high) or equals `allowed`.
 at::Tensor checkedLabels(const at::Tensor& labels, const std::vector<int64_t>& shape, int64_t low,
                          int64_t high, std::optional<int64_t> allowed, const char* what) {
@@ -29,10 +46,8 @@ at::Tensor checkedLabels(const at::Tensor& labels, const std::vector<int64_t>& s
                "), got ", labels.numel());
   }
   const at::Tensor flat = labels.reshape({-1});
-  at::Tensor bad = (flat < low) | (flat >= high);
-  if (allowed) bad &= flat != *allowed;
-  if (bad.any().item<bool>()) {
-    const int64_t position = bad.nonzero()[0][0].item<int64_t>();
+  const int64_t position = firstBadLabel(flat, low, high, allowed);
+  if (position >= 0) {
     rangeError("`target[", position, "]` is ", flat[position].item<int64_t>(), "; expected ", what,
                " in [", low, ", ", high, ")", allowed ? " or ignoreIndex " + std::to_string(*allowed) : "");
   }
@@ -102,6 +117,10 @@ LossOutput crossEntropyLoss(const at::Tensor& input, const at::Tensor& target,
     });
   }
   const at::Tensor labels = checkedLabels(target, indexShape(input), 0, classes, o.ignoreIndex, "class indices");
+  const cpu::ClassIndexOptions kernelOptions{o.weight, o.ignoreIndex, o.labelSmoothing, o.reduction};
+  if (cpu::classIndexKernelApplies(input, labels, kernelOptions)) {
+    return cpu::crossEntropyKernel(input, labels, kernelOptions, needGrad);
+  }
   return lossWithAutograd({input}, o.reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::cross_entropy_loss(x[0], labels, weight, atReduction(o.reduction), o.ignoreIndex, o.labelSmoothing);
   });
@@ -112,6 +131,8 @@ LossOutput nllLoss(const at::Tensor& input, const at::Tensor& target, const NllO
   const int64_t classes = classCount(input);
   requireClassWeight(o.weight, classes);
   const at::Tensor labels = checkedLabels(target, indexShape(input), 0, classes, o.ignoreIndex, "class indices");
+  const cpu::ClassIndexOptions kernelOptions{o.weight, o.ignoreIndex, 0.0, o.reduction};
+  if (cpu::classIndexKernelApplies(input, labels, kernelOptions)) return cpu::nllKernel(input, labels, kernelOptions, needGrad);
   const c10::optional<at::Tensor> weight = o.weight ? c10::optional<at::Tensor>(*o.weight) : c10::nullopt;
   return lossWithAutograd({input}, o.reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::nll_loss_nd(x[0], labels, weight, atReduction(o.reduction), o.ignoreIndex);
@@ -195,6 +216,10 @@ LossOutput multiMarginLoss(const at::Tensor& input, const at::Tensor& target,
   const int64_t classes = input.size(-1);
   requireClassWeight(o.weight, classes);
   const at::Tensor labels = checkedLabels(target, indexShape(input), 0, classes, std::nullopt, "class indices");
+  const cpu::ClassIndexOptions kernelOptions{o.weight, -1, 0.0, o.reduction};
+  if (cpu::classIndexKernelApplies(input, labels, kernelOptions)) {
+    return cpu::multiMarginKernel(input, labels, o.p, o.margin, kernelOptions, needGrad);
+  }
   const c10::optional<at::Tensor> weight = o.weight ? c10::optional<at::Tensor>(*o.weight) : c10::nullopt;
   return lossWithAutograd({input}, o.reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::multi_margin_loss(x[0], labels, o.p, o.margin, weight, atReduction(o.reduction));

@@ -4,11 +4,17 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <atomic>
+#include <cstdint>
 #include <initializer_list>
 
 namespace tl::ops {
 
 inline thread_local bool referenceKernelsOnly = false;
+
+// How many calls the fused kernels have served, so tests can check which path a call took.
+inline std::atomic<uint64_t> fusedKernelCalls{0};
+inline void countFusedKernelCall() { fusedKernelCalls.fetch_add(1, std::memory_order_relaxed); }
 
 class ReferenceKernelsScope {
  public:

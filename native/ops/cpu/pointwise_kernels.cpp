@@ -2,15 +2,14 @@
 
 #include <ATen/Parallel.h>
 
-#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
 
+#include "../kernel_choice.h"
+
 namespace tl::ops::cpu {
 namespace {
-
-std::atomic<uint64_t> kernelCalls{0};
 
 // One element's loss and its derivatives (unscaled) with respect to input and target.
 template <typename T>
@@ -41,7 +40,7 @@ double chunk(int64_t begin, int64_t end, const T* x, const T* y, T scale, T* los
 template <typename T, bool kTargetGrad, typename Formula>
 LossOutput run(const at::Tensor& input, const at::Tensor& target, PointwiseReduction r, bool needGrad,
                const Formula& formula) {
-  kernelCalls.fetch_add(1, std::memory_order_relaxed);
+  countFusedKernelCall();
   const int64_t count = input.numel();
   const T* x = input.data_ptr<T>();
   const T* y = target.data_ptr<T>();
@@ -93,8 +92,6 @@ T signOf(T d) {  // torch.sign, except that NaN gives 0 as l1_loss's backward do
 }
 
 }  // namespace
-
-uint64_t pointwiseKernelCalls() { return kernelCalls.load(std::memory_order_relaxed); }
 
 LossOutput l1Kernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction, bool needGrad) {
   return byDtype(input, [&](auto zero) {

@@ -17,9 +17,6 @@ struct PointwiseReduction {
   double meanDivisor;
 };
 
-// How many calls the kernels below have served (tests check which path a call took).
-uint64_t pointwiseKernelCalls();
-
 // grads: {input, target}
 LossOutput l1Kernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction, bool needGrad);
 LossOutput mseKernel(const at::Tensor& input, const at::Tensor& target, Reduction reduction, bool needGrad);

@@ -1,8 +1,9 @@
 /**
- * The fused CPU kernels of the elementwise losses (native/ops/cpu/pointwise_kernels.cpp) against
+ * The fused CPU kernels (native/ops/cpu/pointwise_kernels.cpp, class_index_kernels.cpp) against
  * the ATen + autograd path they replace, on the values where conventions matter: kinks (x = y,
- * |x - y| = beta or delta, margin - x = 0), zeros of logs, NaN, overflowing exponentials. The
- * binding option `_referenceKernels: true` forces the autograd path for one call.
+ * |x - y| = beta or delta, margin - x = 0), zeros of logs, NaN, overflowing exponentials, ignored
+ * rows, weights and label smoothing. The binding option `_referenceKernels: true` forces the
+ * autograd path for one call.
  */
 import { loadBinding } from '../lib/native';
 
@@ -77,14 +78,63 @@ describe.each(CASES)('$loss: fused CPU kernel = autograd path', ({ loss, xs, ys,
 });
 
 test('a plain CPU call runs the fused kernel; `_referenceKernels` the autograd path (so the comparisons above are real)', () => {
-  const calls = binding._pointwiseKernelCalls as unknown as () => number;
+  const calls = binding._fusedKernelCalls as unknown as () => number;
   const x = { data: Float32Array.from([0.1, 0.7, 0.3]), shape: [3] };
   const y = { data: Float32Array.from([0, 1, 0]), shape: [3] };
   const before = calls();
   binding.bceLoss(x, y, {});
   binding.hingeEmbeddingLoss(x, y, {});
-  expect(calls() - before).toBe(2);
+  const scores = { data: Float32Array.from([0.1, 0.7, 0.3, 1, 2, 3]), shape: [2, 3] };
+  binding.crossEntropyLoss(scores, Int32Array.from([2, 0]), {});
+  binding.nllLoss(scores, Int32Array.from([2, 0]), {});
+  binding.multiMarginLoss(scores, Int32Array.from([2, 0]), {});
+  expect(calls() - before).toBe(5);
   binding.bceLoss(x, y, { _referenceKernels: true });
   binding.mseLoss(x, y, { _referenceKernels: true });
-  expect(calls() - before).toBe(2);
+  binding.crossEntropyLoss(scores, Int32Array.from([2, 0]), { _referenceKernels: true });
+  expect(calls() - before).toBe(5);
+});
+
+describe('class-index losses: fused CPU kernel = autograd path', () => {
+  // Scores with ties, large values (exp overflow without the max shift) and margin kinks.
+  const scores = [
+    [0.5, -1.2, 3.0, 0.0, 2.2],
+    [1000, -1000, 0.5, 0.5, 999],
+    [0.1, 0.1, 0.1, 0.1, 0.1],
+    [-3.5, 2.0, -0.7, 4.1, 1.0],
+    [2.0, 1.0, 0.0, -1.0, 1.5], // with target 0, margin 1: x_1 sits exactly on the kink
+    [-0.25, 0.75, 1.75, -1.5, 0.3],
+  ];
+  const labels = Int32Array.from([2, 4, 1, 3, 0, 2]);
+  const weight = { data: Float32Array.from([0.5, 2, 1, 0.25, 3]), shape: [5] };
+  const variants: [string, string, Options, Int32Array][] = [];
+  for (const reduction of ['none', 'mean', 'sum']) {
+    for (const [name, o] of [
+      ['plain', {}], ['weight', { weight }], ['smoothing', { labelSmoothing: 0.1 }],
+      ['weight+smoothing', { weight, labelSmoothing: 0.3 }], ['ignoreIndex 2', { ignoreIndex: 2 }],
+      ['ignoreIndex 2 + weight + smoothing', { ignoreIndex: 2, weight, labelSmoothing: 0.2 }],
+    ] as [string, Options][]) {
+      variants.push(['crossEntropyLoss', `${name} ${reduction}`, { ...o, reduction }, labels]);
+      if (!('labelSmoothing' in o)) variants.push(['nllLoss', `${name} ${reduction}`, { ...o, reduction }, labels]);
+    }
+    variants.push(['crossEntropyLoss', `every row ignored ${reduction}`, { reduction, labelSmoothing: 0.1 }, new Int32Array(6).fill(-100)]);
+    variants.push(['nllLoss', `every row ignored ${reduction}`, { reduction }, new Int32Array(6).fill(-100)]);
+    for (const [name, o] of [
+      ['p=1', {}], ['p=2', { p: 2 }], ['margin 0.5 weight', { margin: 0.5, weight }], ['p=2 margin 2 weight', { p: 2, margin: 2, weight }],
+    ] as [string, Options][]) {
+      variants.push(['multiMarginLoss', `${name} ${reduction}`, { ...o, reduction }, labels.map((l, i) => (i === 4 ? 0 : l))]);
+    }
+  }
+  test.each(variants)('%s %s', (loss, _name, opts, target) => {
+    for (const Type of [Float32Array, Float64Array]) {
+      const input = { data: Type.from(scores.flat()), shape: [6, 5] };
+      const options = opts.weight ? { ...opts, weight: { data: Type.from(weight.data), shape: [5] } } : opts;
+      const fused = binding[loss](input, target, options);
+      const reference = binding[loss](input, target, { ...options, _referenceKernels: true });
+      const rel = Type === Float32Array ? 1e-5 : 1e-12;
+      expectSameValues([fused.loss], [reference.loss], rel, `${Type.name} loss`);
+      if (reference.losses) expectSameValues(fused.losses!, reference.losses, rel, `${Type.name} losses`);
+      expectSameValues(fused.grad.input, reference.grad.input, rel, `${Type.name} grad.input`);
+    }
+  });
 });

@@ -1,0 +1,213 @@
+#include "class_index_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "../kernel_choice.h"
+
+namespace tl::ops::cpu {
+namespace {
+
+// The per-row losses of one call, and where each row's gradient goes.
+template <typename T>
+struct Rows {
+  int64_t n, classes;
+  const T* x;           // (N, C) scores
+  const int64_t* y;     // (N) labels
+  const T* weight;      // (C) or nullptr
+  T* grad;              // (N, C) or nullptr
+  std::vector<double> loss;   // per row, unscaled
+  std::vector<double> rowWeight;  // per row: weight[label], 0 for an ignored row
+
+  Rows(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, at::Tensor* gradOut)
+      : n(input.size(0)),
+        classes(input.size(1)),
+        x(input.data_ptr<T>()),
+        y(labels.data_ptr<int64_t>()),
+        weight(o.weight ? o.weight->data_ptr<T>() : nullptr),
+        grad(gradOut ? gradOut->data_ptr<T>() : nullptr),
+        loss(n, 0.0),
+        rowWeight(n, 0.0) {}
+
+  double classWeight(int64_t c) const { return weight ? static_cast<double>(weight[c]) : 1.0; }
+};
+
+// The reduced loss and the factor every row's gradient is multiplied by: 1, or 1 / divisor for
+// the mean (PyTorch divides CE / NLL by the summed weights of the rows that count, the margin
+// loss by N).
+struct Reduced {
+  at::Tensor loss;
+  double gradScale;
+};
+
+template <typename T>
+Reduced reduceRows(const Rows<T>& rows, Reduction reduction, double meanDivisor, const at::TensorOptions& options) {
+  if (reduction == Reduction::None) {
+    at::Tensor losses = at::empty({rows.n}, options);
+    T* out = losses.data_ptr<T>();
+    for (int64_t i = 0; i < rows.n; ++i) out[i] = static_cast<T>(rows.loss[i]);
+    return {losses, 1.0};
+  }
+  double total = 0;
+  for (double l : rows.loss) total += l;
+  if (reduction == Reduction::Sum) return {scalarLoss(total, options), 1.0};
+  return {scalarLoss(total / meanDivisor, options), 1.0 / meanDivisor};
+}
+
+double summedRowWeights(const std::vector<double>& rowWeight) {
+  double sum = 0;
+  for (double w : rowWeight) sum += w;
+  return sum;
+}
+
+template <typename T>
+LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
+  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
+  const int64_t C = rows.classes;
+  const double smoothing = o.labelSmoothing;
+  double weightTotal = 0;  // sum over classes of the class weights (C without weights)
+  for (int64_t c = 0; c < C; ++c) weightTotal += rows.classWeight(c);
+  std::vector<double> probabilities(needGrad ? C : 0);
+  for (int64_t i = 0; i < rows.n; ++i) {
+    const int64_t target = rows.y[i];
+    if (target == o.ignoreIndex) continue;
+    const T* x = rows.x + i * C;
+    // log-sum-exp with the max shift; logp_j = x_j - lse.
+    double maxScore = x[0];
+    for (int64_t c = 1; c < C; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
+    double expSum = 0;
+    for (int64_t c = 0; c < C; ++c) expSum += std::exp(static_cast<double>(x[c]) - maxScore);
+    const double lse = maxScore + std::log(expSum);
+    const double wt = rows.classWeight(target);
+    double loss = -(1 - smoothing) * wt * (static_cast<double>(x[target]) - lse);
+    if (smoothing > 0) {  // (eps / C) * -sum_j w_j logp_j
+      double weightedLogp = 0;
+      for (int64_t c = 0; c < C; ++c) weightedLogp += rows.classWeight(c) * (static_cast<double>(x[c]) - lse);
+      loss -= smoothing / static_cast<double>(C) * weightedLogp;
+    }
+    rows.loss[i] = loss;
+    rows.rowWeight[i] = wt;
+  }
+  const Reduced reduced = reduceRows(rows, o.reduction, summedRowWeights(rows.rowWeight), input.options());
+  LossOutput out{reduced.loss, {}};
+  if (!needGrad) return out;
+  // d loss_i / d x_ij = (1 - eps) w_t (p_j - [j = t]) + (eps / C) (W p_j - w_j), W = sum_j w_j.
+  for (int64_t i = 0; i < rows.n; ++i) {
+    const int64_t target = rows.y[i];
+    if (target == o.ignoreIndex) continue;
+    const T* x = rows.x + i * C;
+    double maxScore = x[0];
+    for (int64_t c = 1; c < C; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
+    double expSum = 0;
+    for (int64_t c = 0; c < C; ++c) expSum += (probabilities[c] = std::exp(static_cast<double>(x[c]) - maxScore));
+    const double nllFactor = (1 - smoothing) * rows.rowWeight[i] * reduced.gradScale;
+    const double smoothFactor = smoothing / static_cast<double>(C) * reduced.gradScale;
+    T* g = rows.grad + i * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const double p = probabilities[c] / expSum;
+      double d = nllFactor * (p - (c == target ? 1.0 : 0.0));
+      if (smoothing > 0) d += smoothFactor * (weightTotal * p - rows.classWeight(c));
+      g[c] = static_cast<T>(d);
+    }
+  }
+  out.grads = {grad};
+  return out;
+}
+
+template <typename T>
+LossOutput nll(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
+  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
+  for (int64_t i = 0; i < rows.n; ++i) {
+    const int64_t target = rows.y[i];
+    if (target == o.ignoreIndex) continue;
+    rows.rowWeight[i] = rows.classWeight(target);
+    rows.loss[i] = -rows.rowWeight[i] * static_cast<double>(rows.x[i * rows.classes + target]);
+  }
+  const Reduced reduced = reduceRows(rows, o.reduction, summedRowWeights(rows.rowWeight), input.options());
+  LossOutput out{reduced.loss, {}};
+  if (!needGrad) return out;
+  for (int64_t i = 0; i < rows.n; ++i) {
+    if (rows.y[i] == o.ignoreIndex) continue;
+    rows.grad[i * rows.classes + rows.y[i]] = static_cast<T>(-rows.rowWeight[i] * reduced.gradScale);
+  }
+  out.grads = {grad};
+  return out;
+}
+
+template <typename T>
+LossOutput multiMargin(const at::Tensor& input, const at::Tensor& labels, int64_t p, double marginValue,
+                       const ClassIndexOptions& o, bool needGrad) {
+  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
+  const int64_t C = rows.classes;
+  const T margin = static_cast<T>(marginValue);
+  // PyTorch: sum over j != y of max(0, margin - x_y + x_j)^p * w_y, divided by C (in T).
+  const T perClass = T(1) / static_cast<T>(C);
+  const double gradScale = o.reduction == Reduction::Mean ? 1.0 / static_cast<double>(rows.n) : 1.0;
+  for (int64_t i = 0; i < rows.n; ++i) {
+    const int64_t target = rows.y[i];
+    const T* x = rows.x + i * C;
+    const T wt = static_cast<T>(rows.classWeight(target));
+    T* g = needGrad ? rows.grad + i * C : nullptr;
+    const T step = static_cast<T>(gradScale) * perClass * wt;
+    double sum = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      if (c == target) continue;
+      const T z = margin - x[target] + x[c];
+      if (!(z > T(0))) continue;  // PyTorch's kink convention: no loss or gradient at z = 0
+      sum += static_cast<double>((p == 1 ? z : z * z) * wt);
+      if (g) {
+        const T d = p == 1 ? step : T(2) * step * z;
+        g[c] = d;
+        g[target] -= d;
+      }
+    }
+    rows.loss[i] = sum / static_cast<double>(C);
+  }
+  const Reduced reduced = reduceRows(rows, o.reduction, static_cast<double>(rows.n), input.options());
+  LossOutput out{reduced.loss, {}};
+  if (needGrad) out.grads = {grad};
+  return out;
+}
+
+template <typename Run>
+LossOutput byDtype(const at::Tensor& input, const Run& run) {
+  if (input.scalar_type() == at::kDouble) return run(double{});
+  return run(float{});
+}
+
+}  // namespace
+
+bool classIndexKernelApplies(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o) {
+  if (referenceKernelsOnly || input.dim() != 2 || !input.is_cpu() || !input.is_contiguous()) return false;
+  if (input.scalar_type() != at::kFloat && input.scalar_type() != at::kDouble) return false;
+  if (!labels.is_cpu() || !labels.is_contiguous() || labels.scalar_type() != at::kLong) return false;
+  if (o.weight && (!o.weight->is_cpu() || !o.weight->is_contiguous() ||
+                   o.weight->scalar_type() != input.scalar_type())) {
+    return false;
+  }
+  if (o.reduction != Reduction::Mean) return true;
+  const int64_t* y = labels.data_ptr<int64_t>();
+  return std::any_of(y, y + labels.numel(), [&](int64_t label) { return label != o.ignoreIndex; });
+}
+
+LossOutput crossEntropyKernel(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
+  countFusedKernelCall();
+  return byDtype(input, [&](auto zero) { return crossEntropy<decltype(zero)>(input, labels, o, needGrad); });
+}
+
+LossOutput nllKernel(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
+  countFusedKernelCall();
+  return byDtype(input, [&](auto zero) { return nll<decltype(zero)>(input, labels, o, needGrad); });
+}
+
+LossOutput multiMarginKernel(const at::Tensor& input, const at::Tensor& labels, int64_t p, double margin,
+                             const ClassIndexOptions& o, bool needGrad) {
+  countFusedKernelCall();
+  return byDtype(input, [&](auto zero) { return multiMargin<decltype(zero)>(input, labels, p, margin, o, needGrad); });
+}
+
+}  // namespace tl::ops::cpu
