@@ -88,11 +88,14 @@ test('a plain CPU call runs the fused kernel; `_referenceKernels` the autograd p
   binding.crossEntropyLoss(scores, Int32Array.from([2, 0]), {});
   binding.nllLoss(scores, Int32Array.from([2, 0]), {});
   binding.multiMarginLoss(scores, Int32Array.from([2, 0]), {});
-  expect(calls() - before).toBe(5);
+  binding.cosineEmbeddingLoss(scores, scores, { data: Float32Array.from([1, -1]), shape: [2] }, {});
+  binding.tripletMarginWithDistanceLoss(scores, scores, scores, { distance: 'manhattan' });
+  expect(calls() - before).toBe(7);
   binding.bceLoss(x, y, { _referenceKernels: true });
   binding.mseLoss(x, y, { _referenceKernels: true });
   binding.crossEntropyLoss(scores, Int32Array.from([2, 0]), { _referenceKernels: true });
-  expect(calls() - before).toBe(5);
+  binding.tripletMarginWithDistanceLoss(scores, scores, scores, { _referenceKernels: true });
+  expect(calls() - before).toBe(7);
 });
 
 describe('class-index losses: fused CPU kernel = autograd path', () => {
@@ -135,6 +138,37 @@ describe('class-index losses: fused CPU kernel = autograd path', () => {
       expectSameValues([fused.loss], [reference.loss], rel, `${Type.name} loss`);
       if (reference.losses) expectSameValues(fused.losses!, reference.losses, rel, `${Type.name} losses`);
       expectSameValues(fused.grad.input, reference.grad.input, rel, `${Type.name} grad.input`);
+    }
+  });
+});
+
+describe('pair and triplet losses on (N, D) rows: fused CPU kernel = autograd path', () => {
+  const rows = (seed: number, n: number, d: number) =>
+    Array.from({ length: n * d }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * 2);
+  const x1 = rows(1, 6, 4);
+  const x2 = rows(2, 6, 4);
+  x2.splice(0, 4, ...x1.slice(0, 4)); // row 0: identical pair (cos = 1)
+  x1.splice(4, 4, 0, 0, 0, 0); // row 1: an all-zero row (cos = 0 thanks to the 1e-12)
+  const x3 = rows(3, 6, 4);
+  x3.splice(8, 4, ...x1.slice(8, 12)); // row 2: negative = anchor (zero distance)
+  const y = [1, -1, -1, 1, -1, 1];
+  const variants: [string, string, Options][] = [];
+  for (const reduction of ['none', 'mean', 'sum']) {
+    for (const margin of [0, 0.5, -0.3, 1]) variants.push(['cosineEmbeddingLoss', `margin ${margin} ${reduction}`, { margin, reduction }]);
+    for (const o of [{}, { distance: 'manhattan', margin: 2 }, { distance: 'pnorm', p: 3, swap: true }, { swap: true, margin: 0.5 }, { distance: 'euclidean', eps: 0 }] as Options[]) {
+      variants.push(['tripletMarginWithDistanceLoss', `${JSON.stringify(o)} ${reduction}`, { ...o, reduction }]);
+    }
+  }
+  test.each(variants)('%s %s', (loss, _name, opts) => {
+    for (const Type of [Float32Array, Float64Array]) {
+      const t = (data: number[]) => ({ data: Type.from(data), shape: [6, 4] });
+      const args = loss === 'cosineEmbeddingLoss' ? [t(x1), t(x2), { data: Type.from(y), shape: [6] }] : [t(x1), t(x2), t(x3)];
+      const fused = binding[loss](...args, opts);
+      const reference = binding[loss](...args, { ...opts, _referenceKernels: true });
+      const rel = Type === Float32Array ? 2e-5 : 1e-8; // the all-zero row divides by ~1e-6
+      expectSameValues([fused.loss], [reference.loss], rel, `${Type.name} loss`);
+      if (reference.losses) expectSameValues(fused.losses!, reference.losses, rel, `${Type.name} losses`);
+      for (const name of Object.keys(reference.grad)) expectSameValues(fused.grad[name], reference.grad[name], rel, `${Type.name} grad.${name}`);
     }
   });
 });

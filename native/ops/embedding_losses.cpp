@@ -1,9 +1,11 @@
 #include "embedding_losses.h"
 
 #include "autograd_loss.h"
+#include "cpu/cosine_embedding_kernel.h"
 #include "cpu/pointwise_kernels.h"
 #include "kernel_choice.h"
 #include "shape_checks.h"
+#include "triplet_margin.h"
 
 namespace tl::ops {
 
@@ -28,6 +30,10 @@ LossOutput cosineEmbeddingLoss(const at::Tensor& input1, const at::Tensor& input
     rangeError("`target` must have shape ", input1.dim() == 2 ? "[" + std::to_string(pairs) + "]" : "[]",
                " (one label per pair), got ", target.sizes());
   }
+  if (input1.dim() == 2 && fusedCpuKernelApplies({input1, input2}) && fusedCpuKernelApplies({target}) &&
+      target.scalar_type() == input1.scalar_type()) {
+    return cpu::cosineEmbeddingKernel(input1, input2, target, margin, reduction, needGrad);
+  }
   return lossWithAutograd({input1, input2}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::cosine_embedding_loss(x[0], x[1], target, margin, atReduction(reduction));
   });
@@ -42,6 +48,11 @@ LossOutput tripletMarginWithDistanceLoss(const at::Tensor& anchor, const at::Ten
   requireNonEmpty("anchor", anchor);
   if (!(o.margin > 0)) rangeError("`margin` must be > 0, got ", o.margin);
   if (o.distance == TripletDistance::PairwiseNorm && !(o.p > 0)) rangeError("`p` must be > 0, got ", o.p);
+  if (o.distance == TripletDistance::PairwiseNorm && anchor.dim() == 2 && !referenceKernelsOnly) {
+    // With a p-norm distance this is F.triplet_margin_loss, step for step: take its fused kernel.
+    return tripletMarginLoss(anchor, positive, negative,
+                             TripletMarginOptions{o.margin, o.p, o.eps, o.swap, o.reduction}, needGrad);
+  }
   const auto distance = [&o](const at::Tensor& x, const at::Tensor& y) {
     if (o.distance == TripletDistance::Cosine) return 1.0 - at::cosine_similarity(x, y, -1, 1e-8);
     return at::pairwise_distance(x, y, o.p, o.eps, false);

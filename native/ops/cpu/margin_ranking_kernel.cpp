@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "../kernel_choice.h"
+
 namespace tl::ops::cpu {
 namespace {
 
@@ -73,6 +75,7 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
 LossOutput marginRankingKernel(const at::Tensor& input1, const at::Tensor& input2,
                                const at::Tensor& target, const MarginRankingOptions& options,
                                bool needGrad) {
+  countFusedKernelCall();
   if (input1.scalar_type() == at::kDouble) return run<double>(input1, input2, target, options, needGrad);
   return run<float>(input1, input2, target, options, needGrad);
 }

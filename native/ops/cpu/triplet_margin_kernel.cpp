@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "../kernel_choice.h"
+
 namespace tl::ops::cpu {
 namespace {
 
@@ -171,6 +173,7 @@ LossOutput run(const at::Tensor& anchor, const at::Tensor& positive, const at::T
 LossOutput tripletMarginKernel(const at::Tensor& anchor, const at::Tensor& positive,
                                const at::Tensor& negative, const TripletMarginOptions& options,
                                bool needGrad) {
+  countFusedKernelCall();
   if (anchor.scalar_type() == at::kDouble) return run<double>(anchor, positive, negative, options, needGrad);
   return run<float>(anchor, positive, negative, options, needGrad);
 }
