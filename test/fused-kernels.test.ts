@@ -90,12 +90,14 @@ test('a plain CPU call runs the fused kernel; `_referenceKernels` the autograd p
   binding.multiMarginLoss(scores, Int32Array.from([2, 0]), {});
   binding.cosineEmbeddingLoss(scores, scores, { data: Float32Array.from([1, -1]), shape: [2] }, {});
   binding.tripletMarginWithDistanceLoss(scores, scores, scores, { distance: 'manhattan' });
-  expect(calls() - before).toBe(7);
+  binding.multiLabelMarginLoss(scores, Int32Array.from([2, -1, 0, 0, 1, -1]), {});
+  binding.multiLabelSoftMarginLoss(scores, scores, {});
+  expect(calls() - before).toBe(9);
   binding.bceLoss(x, y, { _referenceKernels: true });
   binding.mseLoss(x, y, { _referenceKernels: true });
   binding.crossEntropyLoss(scores, Int32Array.from([2, 0]), { _referenceKernels: true });
   binding.tripletMarginWithDistanceLoss(scores, scores, scores, { _referenceKernels: true });
-  expect(calls() - before).toBe(7);
+  expect(calls() - before).toBe(9);
 });
 
 describe('class-index losses: fused CPU kernel = autograd path', () => {
@@ -128,16 +130,28 @@ describe('class-index losses: fused CPU kernel = autograd path', () => {
       variants.push(['multiMarginLoss', `${name} ${reduction}`, { ...o, reduction }, labels.map((l, i) => (i === 4 ? 0 : l))]);
     }
   }
-  test.each(variants)('%s %s', (loss, _name, opts, target) => {
+  // Multi-label targets: class lists ended by -1 (a repeated class counts twice, as in PyTorch),
+  // and soft 0..1 targets.
+  const classLists = Int32Array.from([2, 0, -1, 0, 0, 4, -1, 1, 1, 1, 1, 2, 3, 4, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0, 0, 1, 3, 3, -1, 4]);
+  const soft = { data: Float32Array.from(scores.flat().map((_, i) => (i % 3 === 0 ? 1 : i % 3 === 1 ? 0 : 0.3))), shape: [6, 5] };
+  const multiLabel: [string, string, Options, Int32Array | typeof soft][] = [];
+  for (const reduction of ['none', 'mean', 'sum']) {
+    multiLabel.push(['multiLabelMarginLoss', reduction, { reduction }, classLists]);
+    multiLabel.push(['multiLabelSoftMarginLoss', reduction, { reduction }, soft]);
+    multiLabel.push(['multiLabelSoftMarginLoss', `weight ${reduction}`, { reduction, weight }, soft]);
+  }
+  test.each([...variants, ...multiLabel])('%s %s', (loss, _name, opts, targetArg) => {
     for (const Type of [Float32Array, Float64Array]) {
       const input = { data: Type.from(scores.flat()), shape: [6, 5] };
+      const target = 'data' in targetArg ? { data: Type.from(targetArg.data), shape: targetArg.shape } : targetArg;
       const options = opts.weight ? { ...opts, weight: { data: Type.from(weight.data), shape: [5] } } : opts;
       const fused = binding[loss](input, target, options);
       const reference = binding[loss](input, target, { ...options, _referenceKernels: true });
       const rel = Type === Float32Array ? 1e-5 : 1e-12;
       expectSameValues([fused.loss], [reference.loss], rel, `${Type.name} loss`);
       if (reference.losses) expectSameValues(fused.losses!, reference.losses, rel, `${Type.name} losses`);
-      expectSameValues(fused.grad.input, reference.grad.input, rel, `${Type.name} grad.input`);
+      expect(Object.keys(fused.grad)).toEqual(Object.keys(reference.grad));
+      for (const name of Object.keys(reference.grad)) expectSameValues(fused.grad[name], reference.grad[name], rel, `${Type.name} grad.${name}`);
     }
   });
 });

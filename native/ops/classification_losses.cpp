@@ -4,6 +4,7 @@
 
 #include "autograd_loss.h"
 #include "cpu/class_index_kernels.h"
+#include "cpu/multilabel_kernels.h"
 #include "cpu/pointwise_kernels.h"
 #include "kernel_choice.h"
 #include "shape_checks.h"
@@ -189,6 +190,10 @@ LossOutput multiLabelSoftMarginLoss(const at::Tensor& input, const at::Tensor& t
   requireSameShape("target", target, "input", input);
   const int64_t classes = input.size(-1);
   requireClassWeight(weight, classes);
+  const bool weightFits = !weight || (fusedCpuKernelApplies({*weight}) && weight->scalar_type() == input.scalar_type());
+  if (input.dim() == 2 && weightFits && fusedCpuKernelApplies({input, target})) {
+    return cpu::multiLabelSoftMarginKernel(input, target, weight, reduction, needGrad);
+  }
   // torch.nn.functional.multilabel_soft_margin_loss: mean over classes of the weighted
   // binary logistic losses, then the reduction over the batch.
   return lossWithAutograd({input, target}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
@@ -204,6 +209,9 @@ LossOutput multiLabelMarginLoss(const at::Tensor& input, const at::Tensor& targe
   const std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end());
   const at::Tensor labels = checkedLabels(target, shape, -1, input.size(-1), std::nullopt,
                                           "class indices (or -1 to end the list)");
+  if (input.dim() == 2 && fusedCpuKernelApplies({input}) && labels.is_contiguous()) {
+    return cpu::multiLabelMarginKernel(input, labels, reduction, needGrad);
+  }
   return lossWithAutograd({input}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::multilabel_margin_loss(x[0], labels, atReduction(reduction));
   });
