@@ -291,7 +291,8 @@ const surrogate = distanceLoss<SurrogatePrecisionLossOptions>('surrogatePrecisio
  * and Similarity Mixup"; OML's SurrogatePrecision), per query i with positives P_i:
  *   rank_ij = 1 + sum_{a != i, j} sigmoid((d_ij - d_ia) / temperature2)
  *   loss_i  = 1 - sum_{j in P_i} sigmoid((k - rank_ij) / temperature1) / min(k, |P_i|)
- * Default distance 'euclidean' (OML's). Memory O(N^3): each pair is compared with every row.
+ * Default distance 'euclidean' (OML's). Memory O(N² K) for K rows per identity: each positive pair
+ * is compared with every row.
  */
 export const surrogatePrecisionLoss = surrogate.fn;
 export const surrogatePrecisionLossAsync = surrogate.fnAsync;

@@ -351,25 +351,28 @@ PairLossOutput surrogatePrecisionLoss(const at::Tensor& embeddings, const at::Te
     // A row's distance to itself is exactly 0 (not the Euclidean floor): it enters the ranks.
     const at::Tensor d = distanceMatrix(x, o.distance).masked_fill(eye, 0);
     Evaluated e = startFrom(b, d);
-    // above[i, j, a] = sigmoid((d_ij - d_ia) / t2): soft "gallery item a is nearer to query i than j".
-    const at::Tensor above = at::sigmoid((d.unsqueeze(2) - d.unsqueeze(1)) / o.temperature2);
-    at::Tensor rank, relevant, k;
-    at::Tensor positives = b.positive.sum(1).to(d.scalar_type());
+    // OML keeps the query in its own gallery: one more relevant item, and k + 1.
+    const at::Tensor relevant = o.includeSelf ? b.positive.logical_or(eye.logical_and(b.valid.unsqueeze(1))) : b.positive;
+    const double k = static_cast<double>(o.includeSelf ? o.k + 1 : o.k);
+    // Only the relevant pairs (query i, gallery item j) need a rank: memory O(pairs * N), not O(N^3).
+    const at::Tensor pairs = relevant.nonzero();  // (M, 2)
+    const at::Tensor query = pairs.select(1, 0), item = pairs.select(1, 1);
+    const at::Tensor rows = d.index_select(0, query);                          // (M, N): d_ia
+    const at::Tensor dij = rows.gather(1, item.unsqueeze(1));                  // (M, 1)
+    // above[m, a] = sigmoid((d_ij - d_ia) / t2): soft "gallery item a is nearer to query i than j".
+    const at::Tensor above = at::sigmoid((dij - rows) / o.temperature2);
+    at::Tensor rank;
     if (o.includeSelf) {
-      // OML: the query is in its own gallery (k + 1), and a's sum includes a = j (sigmoid(0) = 1/2).
-      rank = above.sum(2);
-      relevant = b.positive.logical_or(eye.logical_and(b.valid.unsqueeze(1)));
-      positives = positives + 1;
-      k = at::scalar_tensor(static_cast<double>(o.k + 1), d.options());
+      rank = above.sum(1);  // OML: every a, a = j included (sigmoid(0) = 1/2)
     } else {
-      const at::Tensor others = eye.unsqueeze(1).logical_or(eye.unsqueeze(0)).logical_not();  // a != i, a != j
-      rank = 1 + at::where(others, above, at::zeros_like(above)).sum(2);
-      relevant = b.positive;
-      k = at::scalar_tensor(static_cast<double>(o.k), d.options());
+      const at::Tensor a = at::arange(n, query.options()).unsqueeze(0);
+      const at::Tensor others = (a != query.unsqueeze(1)).logical_and(a != item.unsqueeze(1));  // a != i, j
+      rank = 1 + at::where(others, above, at::zeros_like(above)).sum(1);
     }
-    const at::Tensor hits = at::sigmoid((k - rank) / o.temperature1);
-    const at::Tensor precision =
-        at::where(relevant, hits, at::zeros_like(hits)).sum(1) / at::minimum(positives, k).clamp_min(1);
+    const at::Tensor hits = at::sigmoid((k - rank) / o.temperature1);  // (M)
+    const at::Tensor found = at::zeros({n}, d.options()).index_add(0, query, hits);
+    const at::Tensor relevantCount = relevant.sum(1).to(d.scalar_type());
+    const at::Tensor precision = found / relevantCount.clamp_max(k).clamp_min(1);
     const at::Tensor losses = 1 - precision;
     e.groups = {anchorTerms(losses, b.valid)};
     e.active = pairsOfActiveAnchors(e, losses);

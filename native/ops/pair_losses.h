@@ -118,7 +118,8 @@ PairLossOutput supConLoss(const at::Tensor& embeddings, const at::Tensor& labels
                           bool needGrad);
 PairLossOutput liftedStructureLoss(const at::Tensor& embeddings, const at::Tensor& labels,
                                    const LiftedStructureOptions& options, bool needGrad);
-// O(N^3) memory: the soft rank compares every pair with every other gallery item.
+// Memory O(P N) for P positive pairs (O(N^2 K) for K rows per identity): each positive pair's soft
+// rank compares it with every row.
 PairLossOutput surrogatePrecisionLoss(const at::Tensor& embeddings, const at::Tensor& labels,
                                       const SurrogatePrecisionOptions& options, bool needGrad);
 
