@@ -6,7 +6,7 @@
  * distances, NaN / Inf), reductions, gradients against finite differences in float64, typed
  * errors, and the module and async forms.
  */
-import { F, nn } from '../lib';
+import { F, nn, tensor } from '../lib';
 import type { LabelsInput, PairLossStats, TensorInput } from '../lib';
 import { checkCase, compare, findPython, generateLive, readFixtures, type ParityCase, type ParityFile } from '../lib/parity';
 import { expectError } from './helpers/assertions';
@@ -290,6 +290,20 @@ describe('module, functional and async forms agree', () => {
       expect(compare(r.losses!, f.losses!).diff).toBe(0);
       expect(compare(r.grad!.embeddings, f.grad!.embeddings).diff).toBe(0);
       expect(r.stats).toEqual(f.stats);
+    }
+  });
+
+  test('Tensor embeddings give a Tensor gradient with the same values', async () => {
+    const t = tensor(e.data as Float32Array, e.shape);
+    try {
+      const host = F.supConLoss(e, labels);
+      const device = await F.supConLossAsync(t, labels);
+      const grad = device.grad!.embeddings;
+      expect(device.loss).toBe(host.loss);
+      expect(compare(grad.toFloat32Array(), host.grad!.embeddings).diff).toBe(0);
+      grad.dispose();
+    } finally {
+      t.dispose();
     }
   });
 
