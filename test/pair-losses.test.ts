@@ -158,6 +158,15 @@ describe.each(LOSSES)('%s on hard batches', (loss) => {
   });
 });
 
+test('multi-similarity mining that keeps no pair gives loss 0 and zero gradients', () => {
+  // two tight, orthogonal clusters: no negative is within epsilon of the least similar positive
+  const data = Float32Array.from([1, 0, 0.99, 0.01, 1, 0.02, 0, 1, 0.01, 0.99, 0.02, 1]);
+  const r = F.multiSimilarityLoss({ data, shape: [6, 2] }, [0, 0, 0, 1, 1, 1]);
+  expect([r.loss, allZero(r.grad!.embeddings)]).toEqual([0, true]);
+  expect(r.stats).toMatchObject({ validAnchors: 0, positivePairs: 0, negativePairs: 0, anchorsWithoutPositive: 0, anchorsWithoutNegative: 0 });
+  expect(F.multiSimilarityLoss({ data, shape: [6, 2] }, [0, 0, 0, 1, 1, 1], { mining: false }).loss).toBeGreaterThan(0);
+});
+
 // ------------------------------------------------------------------ reductions
 
 describe.each(LOSSES)('%s reductions', (loss) => {
