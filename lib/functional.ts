@@ -18,3 +18,8 @@ export {
   hingeEmbeddingLossAsync, cosineEmbeddingLoss, cosineEmbeddingLossAsync,
 } from './losses/embedding';
 export { batchHardTripletLoss, batchHardTripletLossAsync, pairwiseDistance } from './losses/metric';
+export {
+  contrastiveLoss, contrastiveLossAsync, circleLoss, circleLossAsync, multiSimilarityLoss,
+  multiSimilarityLossAsync, ntXentLoss, ntXentLossAsync, supConLoss, supConLossAsync,
+  liftedStructureLoss, liftedStructureLossAsync, surrogatePrecisionLoss, surrogatePrecisionLossAsync,
+} from './losses/pair';

@@ -14,6 +14,7 @@ export type * from './losses/regression';
 export type * from './losses/classification';
 export type * from './losses/embedding';
 export type * from './losses/metric';
+export type * from './losses/pair';
 export type { ParameterValue } from './modules/module';
 export type { LossFunction, AsyncLossFunction } from './losses/define';
 export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';

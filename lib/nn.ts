@@ -8,6 +8,9 @@ export {
   MarginRankingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
 } from './losses/embedding';
 export { BatchHardTripletLoss } from './losses/metric';
+export {
+  ContrastiveLoss, CircleLoss, MultiSimilarityLoss, NTXentLoss, SupConLoss, LiftedStructureLoss, SurrogatePrecisionLoss,
+} from './losses/pair';
 /** Modules with parameters and an optimiser inside (lib/modules/). */
 export { CenterLoss } from './modules/center_loss';
 export { ArcFaceLoss } from './modules/arcface';

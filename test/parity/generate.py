@@ -741,6 +741,12 @@ GENERATORS = {
     "batchHardTripletLoss": batch_hard_triplet_cases,
 }
 
+# The pair and list losses: references and cases in pair_losses.py, which imports the helpers above
+# (as the module `generate`; only the script run adds them, so the import is not circular).
+if __name__ == "__main__":
+    import pair_losses
+    GENERATORS.update(pair_losses.GENERATORS)
+
 
 def main():
     parser = argparse.ArgumentParser(description="Write parity fixtures computed by PyTorch.")
