@@ -92,8 +92,10 @@ export interface SimilarityPairLossResult extends LossResult<'embeddings'> {
 }
 
 type PairArgs = [embeddings: TensorInput, labels: LabelsInput];
-type DistanceStats = { stats: DistancePairLossStats };
-type SimilarityStats = { stats: SimilarityPairLossStats };
+/** What a distance-based pair loss adds to its result. */
+export type DistanceStats = { stats: DistancePairLossStats };
+/** What a similarity-based pair loss adds to its result. */
+export type SimilarityStats = { stats: SimilarityPairLossStats };
 
 const DISTANCES: readonly EmbeddingDistance[] = ['euclidean', 'squaredEuclidean', 'cosine', 'dot'];
 const SIMILARITIES = ['cosine', 'dot'] as const;
