@@ -4,6 +4,7 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
@@ -41,5 +42,9 @@ inline bool fusedCpuKernelApplies(std::initializer_list<at::Tensor> tensors) {
   }
   return true;
 }
+
+// Rows per parallel task for a kernel working row by row: about ATen's grain size (32768
+// elements), so small inputs stay on the calling thread.
+inline int64_t rowsPerTask(int64_t rowLength) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(rowLength, 1)); }
 
 }  // namespace tl::ops

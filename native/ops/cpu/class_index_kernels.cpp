@@ -1,5 +1,7 @@
 #include "class_index_kernels.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -63,56 +65,58 @@ double summedRowWeights(const std::vector<double>& rowWeight) {
 
 template <typename T>
 LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
-  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  at::Tensor grad = needGrad ? at::empty_like(input) : at::Tensor();
   Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
   const int64_t C = rows.classes;
   const double smoothing = o.labelSmoothing;
   double weightTotal = 0;  // sum over classes of the class weights (C without weights)
   for (int64_t c = 0; c < C; ++c) weightTotal += rows.classWeight(c);
-  std::vector<double> probabilities(needGrad ? C : 0);
+  // The mean divides by the summed weights of the rows that count: known before any row is done.
   for (int64_t i = 0; i < rows.n; ++i) {
-    const int64_t target = rows.y[i];
-    if (target == o.ignoreIndex) continue;
-    const T* x = rows.x + i * C;
-    // log-sum-exp with the max shift; logp_j = x_j - lse.
-    double maxScore = x[0];
-    for (int64_t c = 1; c < C; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
-    double expSum = 0;
-    for (int64_t c = 0; c < C; ++c) expSum += std::exp(static_cast<double>(x[c]) - maxScore);
-    const double lse = maxScore + std::log(expSum);
-    const double wt = rows.classWeight(target);
-    double loss = -(1 - smoothing) * wt * (static_cast<double>(x[target]) - lse);
-    if (smoothing > 0) {  // (eps / C) * -sum_j w_j logp_j
-      double weightedLogp = 0;
-      for (int64_t c = 0; c < C; ++c) weightedLogp += rows.classWeight(c) * (static_cast<double>(x[c]) - lse);
-      loss -= smoothing / static_cast<double>(C) * weightedLogp;
-    }
-    rows.loss[i] = loss;
-    rows.rowWeight[i] = wt;
+    if (rows.y[i] != o.ignoreIndex) rows.rowWeight[i] = rows.classWeight(rows.y[i]);
   }
-  const Reduced reduced = reduceRows(rows, o.reduction, summedRowWeights(rows.rowWeight), input.options());
-  LossOutput out{reduced.loss, {}};
-  if (!needGrad) return out;
-  // d loss_i / d x_ij = (1 - eps) w_t (p_j - [j = t]) + (eps / C) (W p_j - w_j), W = sum_j w_j.
-  for (int64_t i = 0; i < rows.n; ++i) {
-    const int64_t target = rows.y[i];
-    if (target == o.ignoreIndex) continue;
-    const T* x = rows.x + i * C;
-    double maxScore = x[0];
-    for (int64_t c = 1; c < C; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
-    double expSum = 0;
-    for (int64_t c = 0; c < C; ++c) expSum += (probabilities[c] = std::exp(static_cast<double>(x[c]) - maxScore));
-    const double nllFactor = (1 - smoothing) * rows.rowWeight[i] * reduced.gradScale;
-    const double smoothFactor = smoothing / static_cast<double>(C) * reduced.gradScale;
-    T* g = rows.grad + i * C;
-    for (int64_t c = 0; c < C; ++c) {
-      const double p = probabilities[c] / expSum;
-      double d = nllFactor * (p - (c == target ? 1.0 : 0.0));
-      if (smoothing > 0) d += smoothFactor * (weightTotal * p - rows.classWeight(c));
-      g[c] = static_cast<T>(d);
+  const double divisor = summedRowWeights(rows.rowWeight);
+  const double gradScale = o.reduction == Reduction::Mean ? 1.0 / divisor : 1.0;
+  at::parallel_for(0, rows.n, rowsPerTask(C), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t target = rows.y[i];
+      T* g = needGrad ? rows.grad + i * C : nullptr;
+      if (target == o.ignoreIndex) {
+        if (g) std::fill(g, g + C, T(0));
+        continue;
+      }
+      const T* x = rows.x + i * C;
+      // log-sum-exp with the max shift; logp_j = x_j - lse. The gradient row holds exp(x_j - max).
+      double maxScore = x[0];
+      for (int64_t c = 1; c < C; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
+      double expSum = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        const double e = std::exp(static_cast<double>(x[c]) - maxScore);
+        expSum += e;
+        if (g) g[c] = static_cast<T>(e);
+      }
+      const double lse = maxScore + std::log(expSum);
+      double loss = -(1 - smoothing) * rows.rowWeight[i] * (static_cast<double>(x[target]) - lse);
+      if (smoothing > 0) {  // (eps / C) * -sum_j w_j logp_j
+        double weightedLogp = 0;
+        for (int64_t c = 0; c < C; ++c) weightedLogp += rows.classWeight(c) * (static_cast<double>(x[c]) - lse);
+        loss -= smoothing / static_cast<double>(C) * weightedLogp;
+      }
+      rows.loss[i] = loss;
+      if (!g) continue;
+      // d loss_i / d x_ij = (1 - eps) w_t (p_j - [j = t]) + (eps / C) (W p_j - w_j), W = sum_j w_j.
+      const double nllFactor = (1 - smoothing) * rows.rowWeight[i] * gradScale;
+      const double smoothFactor = smoothing / static_cast<double>(C) * gradScale;
+      for (int64_t c = 0; c < C; ++c) {
+        const double p = static_cast<double>(g[c]) / expSum;
+        double d = nllFactor * (p - (c == target ? 1.0 : 0.0));
+        if (smoothing > 0) d += smoothFactor * (weightTotal * p - rows.classWeight(c));
+        g[c] = static_cast<T>(d);
+      }
     }
-  }
-  out.grads = {grad};
+  });
+  LossOutput out{reduceRows(rows, o.reduction, divisor, input.options()).loss, {}};
+  if (needGrad) out.grads = {grad};
   return out;
 }
 
@@ -147,26 +151,28 @@ LossOutput multiMargin(const at::Tensor& input, const at::Tensor& labels, int64_
   // PyTorch: sum over j != y of max(0, margin - x_y + x_j)^p * w_y, divided by C (in T).
   const T perClass = T(1) / static_cast<T>(C);
   const double gradScale = o.reduction == Reduction::Mean ? 1.0 / static_cast<double>(rows.n) : 1.0;
-  for (int64_t i = 0; i < rows.n; ++i) {
-    const int64_t target = rows.y[i];
-    const T* x = rows.x + i * C;
-    const T wt = static_cast<T>(rows.classWeight(target));
-    T* g = needGrad ? rows.grad + i * C : nullptr;
-    const T step = static_cast<T>(gradScale) * perClass * wt;
-    double sum = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      if (c == target) continue;
-      const T z = margin - x[target] + x[c];
-      if (!(z > T(0))) continue;  // PyTorch's kink convention: no loss or gradient at z = 0
-      sum += static_cast<double>((p == 1 ? z : z * z) * wt);
-      if (g) {
-        const T d = p == 1 ? step : T(2) * step * z;
-        g[c] = d;
-        g[target] -= d;
+  at::parallel_for(0, rows.n, rowsPerTask(C), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t target = rows.y[i];
+      const T* x = rows.x + i * C;
+      const T wt = static_cast<T>(rows.classWeight(target));
+      T* g = needGrad ? rows.grad + i * C : nullptr;
+      const T step = static_cast<T>(gradScale) * perClass * wt;
+      double sum = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        if (c == target) continue;
+        const T z = margin - x[target] + x[c];
+        if (!(z > T(0))) continue;  // PyTorch's kink convention: no loss or gradient at z = 0
+        sum += static_cast<double>((p == 1 ? z : z * z) * wt);
+        if (g) {
+          const T d = p == 1 ? step : T(2) * step * z;
+          g[c] = d;
+          g[target] -= d;
+        }
       }
+      rows.loss[i] = sum / static_cast<double>(C);
     }
-    rows.loss[i] = sum / static_cast<double>(C);
-  }
+  });
   const Reduced reduced = reduceRows(rows, o.reduction, static_cast<double>(rows.n), input.options());
   LossOutput out{reduced.loss, {}};
   if (needGrad) out.grads = {grad};

@@ -25,7 +25,7 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
   const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
   // PyTorch: cos = x1·x2 / sqrt((|x1|² + 1e-12)(|x2|² + 1e-12)); loss 1 - cos where y = 1,
   // clamp_min(cos - margin, 0) where y = -1 (gradient where cos - margin >= 0), 0 otherwise.
-  at::parallel_for(0, n, std::max<int64_t>(1, 32768 / std::max<int64_t>(dim, 1)), [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, rowsPerTask(dim), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const T* a = x1 + i * dim;
       const T* b = x2 + i * dim;

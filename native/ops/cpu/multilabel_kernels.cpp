@@ -1,5 +1,7 @@
 #include "multilabel_kernels.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -43,20 +45,22 @@ LossOutput softMargin(const at::Tensor& input, const at::Tensor& target, const s
   const T perClass = T(1) / static_cast<T>(classes);
   const T scale = static_cast<T>(reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0) * perClass;
   std::vector<double> losses(n);
-  for (int64_t i = 0; i < n; ++i) {
-    double sum = 0;
-    for (int64_t c = 0; c < classes; ++c) {
-      const int64_t k = i * classes + c;
-      const T wc = w ? w[c] : T(1);
-      const T logP = logSigmoid(x[k]), logQ = logSigmoid(-x[k]);
-      sum += static_cast<double>(-wc * (y[k] * logP + (T(1) - y[k]) * logQ));
-      if (needGrad) {
-        gx[k] = wc * (std::exp(logP) - y[k]) * scale;
-        gy[k] = wc * (logQ - logP) * scale;
+  at::parallel_for(0, n, rowsPerTask(classes), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      double sum = 0;
+      for (int64_t c = 0; c < classes; ++c) {
+        const int64_t k = i * classes + c;
+        const T wc = w ? w[c] : T(1);
+        const T logP = logSigmoid(x[k]), logQ = logSigmoid(-x[k]);
+        sum += static_cast<double>(-wc * (y[k] * logP + (T(1) - y[k]) * logQ));
+        if (needGrad) {
+          gx[k] = wc * (std::exp(logP) - y[k]) * scale;
+          gy[k] = wc * (logQ - logP) * scale;
+        }
       }
+      losses[i] = sum / static_cast<double>(classes);
     }
-    losses[i] = sum / static_cast<double>(classes);
-  }
+  });
   LossOutput out{reduceRows<T>(losses, reduction, input.options()), {}};
   if (needGrad) out.grads = {gradInput, gradTarget};
   return out;
@@ -74,28 +78,30 @@ LossOutput margin(const at::Tensor& input, const at::Tensor& labels, Reduction r
   const T step = static_cast<T>(reduction == Reduction::Mean ? 1.0 / static_cast<double>(n * classes)
                                                              : 1.0 / static_cast<double>(classes));
   std::vector<double> losses(n);
-  std::vector<char> isTarget(classes);
-  for (int64_t i = 0; i < n; ++i) {
-    const T* row = x + i * classes;
-    const int64_t* rowTargets = targets + i * classes;
-    std::fill(isTarget.begin(), isTarget.end(), 0);
-    for (int64_t t = 0; t < classes && rowTargets[t] >= 0; ++t) isTarget[rowTargets[t]] = 1;
-    T sum = 0;
-    for (int64_t t = 0; t < classes && rowTargets[t] >= 0; ++t) {
-      const int64_t j = rowTargets[t];
-      for (int64_t k = 0; k < classes; ++k) {
-        if (isTarget[k]) continue;
-        const T z = T(1) - row[j] + row[k];
-        if (!(z > T(0))) continue;
-        sum += z;
-        if (g) {
-          g[i * classes + j] -= step;
-          g[i * classes + k] += step;
+  at::parallel_for(0, n, rowsPerTask(classes), [&](int64_t begin, int64_t end) {
+    std::vector<char> isTarget(classes);
+    for (int64_t i = begin; i < end; ++i) {
+      const T* row = x + i * classes;
+      const int64_t* rowTargets = targets + i * classes;
+      std::fill(isTarget.begin(), isTarget.end(), 0);
+      for (int64_t t = 0; t < classes && rowTargets[t] >= 0; ++t) isTarget[rowTargets[t]] = 1;
+      T sum = 0;
+      for (int64_t t = 0; t < classes && rowTargets[t] >= 0; ++t) {
+        const int64_t j = rowTargets[t];
+        for (int64_t k = 0; k < classes; ++k) {
+          if (isTarget[k]) continue;
+          const T z = T(1) - row[j] + row[k];
+          if (!(z > T(0))) continue;
+          sum += z;
+          if (g) {
+            g[i * classes + j] -= step;
+            g[i * classes + k] += step;
+          }
         }
       }
+      losses[i] = static_cast<double>(sum / static_cast<T>(classes));
     }
-    losses[i] = static_cast<double>(sum / static_cast<T>(classes));
-  }
+  });
   LossOutput out{reduceRows<T>(losses, reduction, input.options()), {}};
   if (needGrad) out.grads = {grad};
   return out;
