@@ -30,6 +30,48 @@ class SingleThreadScope {
 
 }  // namespace
 
+// For a synchronous CPU call with host inputs: the fused kernels allocate their results in fresh
+// JS ArrayBuffers (ops::OutputAllocator), which the result object then views instead of copying
+// them — for large gradients that copy costs more than the loss. The buffers are handles of the
+// current callback scope; no tensor outlives the call (Tensor inputs, whose gradients stay
+// tensors, do not use this).
+class JsResultMemory {
+ public:
+  explicit JsResultMemory(Napi::Env env)
+      : env_(env), allocate_([this](at::IntArrayRef sizes, const at::TensorOptions& options) {
+          const int64_t count = c10::multiply_integers(sizes);
+          Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env_, static_cast<size_t>(count) * options.dtype().itemsize());
+          buffers_.push_back({buffer.Data(), buffer.ByteLength(), buffer});
+          return at::from_blob(buffer.Data(), sizes, options);
+        }) {}
+
+  const ops::OutputAllocator* allocator() const { return &allocate_; }
+
+  // A typed array over the ArrayBuffer that holds exactly `tensor`'s memory, if one does.
+  std::optional<Napi::Value> view(const at::Tensor& tensor) const {
+    if (!tensor.defined() || tensor.nbytes() == 0 || !tensor.is_cpu() || !tensor.is_contiguous()) return std::nullopt;
+    const bool isDouble = tensor.scalar_type() == at::kDouble;
+    if (!isDouble && tensor.scalar_type() != at::kFloat) return std::nullopt;
+    for (const Allocation& allocation : buffers_) {
+      if (allocation.data != tensor.data_ptr() || allocation.bytes != tensor.nbytes()) continue;
+      const size_t count = static_cast<size_t>(tensor.numel());
+      if (isDouble) return Napi::Float64Array::New(env_, count, allocation.buffer, 0);
+      return Napi::Float32Array::New(env_, count, allocation.buffer, 0);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Allocation {
+    const void* data;
+    size_t bytes;
+    Napi::ArrayBuffer buffer;
+  };
+  Napi::Env env_;
+  std::vector<Allocation> buffers_;
+  ops::OutputAllocator allocate_;
+};
+
 LossCall::LossCall(const Napi::CallbackInfo& info, size_t optionsIndex)
     : env_(info.Env()), async_(info.Data() != nullptr), options_(info[optionsIndex]) {
   args_.reserve(optionsIndex);
@@ -115,6 +157,9 @@ Napi::Value LossCall::finish(LossRunner run, std::initializer_list<const char*> 
     };
   }
   if (!async_) {
+    std::optional<JsResultMemory> jsMemory;
+    if (device_.is_cpu() && tensorInputs_.empty()) f.jsMemory = &jsMemory.emplace(env_);
+    ops::OutputAllocatorScope allocator(jsMemory ? jsMemory->allocator() : nullptr);
     if (inputElements_ >= kSingleThreadElements || !device_.is_cpu()) return f.build(env_, run());
     SingleThreadScope small;
     return f.build(env_, run());
@@ -129,10 +174,16 @@ Napi::Value LossCall::result(const ops::LossOutput& out, std::initializer_list<c
 }
 
 Napi::Object ResultFormat::build(Napi::Env env, const ops::LossOutput& out) const {
+  const auto hostArray = [&](const at::Tensor& tensor) -> Napi::Value {
+    if (jsMemory) {
+      if (std::optional<Napi::Value> view = jsMemory->view(tensor)) return *view;
+    }
+    return typedArrayFromTensor(env, tensor, externalArrays);
+  };
   Napi::Object result = Napi::Object::New(env);
   if (perElement) {
     result.Set("loss", out.loss.sum().item<double>());
-    result.Set("losses", typedArrayFromTensor(env, out.loss, externalArrays));
+    result.Set("losses", hostArray(out.loss));
   } else {
     result.Set("loss", out.loss.item<double>());
   }
@@ -141,7 +192,7 @@ Napi::Object ResultFormat::build(Napi::Env env, const ops::LossOutput& out) cons
     for (size_t i = 0; i < gradNames.size() && i < out.grads.size(); ++i) {
       const std::string& name = gradNames[i];
       grads.Set(name, tensorInputs.count(name) ? Napi::Value(TensorHandle::create(env, out.grads[i]))
-                                               : typedArrayFromTensor(env, out.grads[i], externalArrays));
+                                               : hostArray(out.grads[i]));
     }
     result.Set("grad", grads);
   }

@@ -30,11 +30,14 @@ using LossRunner = std::function<ops::LossOutput()>;
 using ResultExtras = std::function<void(Napi::Env, Napi::Object&, const ops::LossOutput&)>;
 
 // How a finished LossOutput becomes a JS object.
+class JsResultMemory;
+
 struct ResultFormat {
   std::vector<std::string> gradNames;
   std::set<std::string> tensorInputs;  // names whose gradients are returned as Tensors
   bool perElement = false;             // reduction 'none': also return `losses`
   bool externalArrays = false;         // async: large arrays view tensor memory (no copy)
+  const JsResultMemory* jsMemory = nullptr;  // sync: result tensors allocated in JS ArrayBuffers
   ResultExtras extras;
 
   Napi::Object build(Napi::Env env, const ops::LossOutput& out) const;

@@ -119,7 +119,7 @@ LossOutput crossEntropyLoss(const at::Tensor& input, const at::Tensor& target,
   }
   const at::Tensor labels = checkedLabels(target, indexShape(input), 0, classes, o.ignoreIndex, "class indices");
   const cpu::ClassIndexOptions kernelOptions{o.weight, o.ignoreIndex, o.labelSmoothing, o.reduction};
-  if (cpu::classIndexKernelApplies(input, labels, kernelOptions)) {
+  if (scalarMathPays(input) && cpu::classIndexKernelApplies(input, labels, kernelOptions)) {
     return cpu::crossEntropyKernel(input, labels, kernelOptions, needGrad);
   }
   return lossWithAutograd({input}, o.reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
@@ -147,7 +147,7 @@ LossOutput bceLoss(const at::Tensor& input, const at::Tensor& target,
   requireWithin01("input", input, "probabilities");
   requireWithin01("target", target, "targets");
   requireBroadcastable("weight", weight, input);
-  if (!weight && fusedCpuKernelApplies({input, target})) return cpu::bceKernel(input, target, reduction, needGrad);
+  if (!weight && scalarMathPays(input) && fusedCpuKernelApplies({input, target})) return cpu::bceKernel(input, target, reduction, needGrad);
   const c10::optional<at::Tensor> w = weight ? c10::optional<at::Tensor>(*weight) : c10::nullopt;
   return lossWithAutograd({input, target}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::binary_cross_entropy(x[0], x[1], w, atReduction(reduction));
@@ -163,7 +163,7 @@ LossOutput bceWithLogitsLoss(const at::Tensor& input, const at::Tensor& target,
   requireWithin01("target", target, "targets");
   requireBroadcastable("weight", weight, input);
   requireBroadcastable("posWeight", posWeight, input);
-  if (!weight && !posWeight && fusedCpuKernelApplies({input, target})) {
+  if (!weight && !posWeight && scalarMathPays(input) && fusedCpuKernelApplies({input, target})) {
     return cpu::bceWithLogitsKernel(input, target, reduction, needGrad);
   }
   const c10::optional<at::Tensor> w = weight ? c10::optional<at::Tensor>(*weight) : c10::nullopt;
@@ -177,7 +177,7 @@ LossOutput softMarginLoss(const at::Tensor& input, const at::Tensor& target, Red
                           bool needGrad) {
   requireSameShape("target", target, "input", input);
   requireNonEmpty("input", input);
-  if (fusedCpuKernelApplies({input, target})) return cpu::softMarginKernel(input, target, reduction, needGrad);
+  if (scalarMathPays(input) && fusedCpuKernelApplies({input, target})) return cpu::softMarginKernel(input, target, reduction, needGrad);
   return lossWithAutograd({input}, reduction, needGrad, [&](const std::vector<at::Tensor>& x) {
     return at::soft_margin_loss(x[0], target, atReduction(reduction));
   });
@@ -191,7 +191,7 @@ LossOutput multiLabelSoftMarginLoss(const at::Tensor& input, const at::Tensor& t
   const int64_t classes = input.size(-1);
   requireClassWeight(weight, classes);
   const bool weightFits = !weight || (fusedCpuKernelApplies({*weight}) && weight->scalar_type() == input.scalar_type());
-  if (input.dim() == 2 && weightFits && fusedCpuKernelApplies({input, target})) {
+  if (input.dim() == 2 && weightFits && scalarMathPays(input) && fusedCpuKernelApplies({input, target})) {
     return cpu::multiLabelSoftMarginKernel(input, target, weight, reduction, needGrad);
   }
   // torch.nn.functional.multilabel_soft_margin_loss: mean over classes of the weighted

@@ -46,7 +46,7 @@ struct Reduced {
 template <typename T>
 Reduced reduceRows(const Rows<T>& rows, Reduction reduction, double meanDivisor, const at::TensorOptions& options) {
   if (reduction == Reduction::None) {
-    at::Tensor losses = at::empty({rows.n}, options);
+    at::Tensor losses = outputOfSize({rows.n}, options);
     T* out = losses.data_ptr<T>();
     for (int64_t i = 0; i < rows.n; ++i) out[i] = static_cast<T>(rows.loss[i]);
     return {losses, 1.0};
@@ -65,7 +65,7 @@ double summedRowWeights(const std::vector<double>& rowWeight) {
 
 template <typename T>
 LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
-  at::Tensor grad = needGrad ? at::empty_like(input) : at::Tensor();
+  at::Tensor grad = needGrad ? outputLike(input) : at::Tensor();
   Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
   const int64_t C = rows.classes;
   const double smoothing = o.labelSmoothing;
@@ -122,7 +122,7 @@ LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const
 
 template <typename T>
 LossOutput nll(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
-  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  at::Tensor grad = needGrad ? zerosLike(input) : at::Tensor();
   Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
   for (int64_t i = 0; i < rows.n; ++i) {
     const int64_t target = rows.y[i];
@@ -144,7 +144,7 @@ LossOutput nll(const at::Tensor& input, const at::Tensor& labels, const ClassInd
 template <typename T>
 LossOutput multiMargin(const at::Tensor& input, const at::Tensor& labels, int64_t p, double marginValue,
                        const ClassIndexOptions& o, bool needGrad) {
-  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  at::Tensor grad = needGrad ? zerosLike(input) : at::Tensor();
   Rows<T> rows(input, labels, o, needGrad ? &grad : nullptr);
   const int64_t C = rows.classes;
   const T margin = static_cast<T>(marginValue);

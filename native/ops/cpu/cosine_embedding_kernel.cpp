@@ -17,8 +17,8 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
   const T* x2 = input2.data_ptr<T>();
   const T* y = target.data_ptr<T>();
   const T margin = static_cast<T>(marginValue);
-  at::Tensor grad1 = needGrad ? at::empty_like(input1) : at::Tensor();
-  at::Tensor grad2 = needGrad ? at::empty_like(input2) : at::Tensor();
+  at::Tensor grad1 = needGrad ? outputLike(input1) : at::Tensor();
+  at::Tensor grad2 = needGrad ? outputLike(input2) : at::Tensor();
   T* g1 = needGrad ? grad1.data_ptr<T>() : nullptr;
   T* g2 = needGrad ? grad2.data_ptr<T>() : nullptr;
   std::vector<double> losses(n);
@@ -62,7 +62,7 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
   });
   LossOutput out;
   if (reduction == Reduction::None) {
-    at::Tensor perPair = at::empty({n}, input1.options());
+    at::Tensor perPair = outputOfSize({n}, input1.options());
     T* p = perPair.data_ptr<T>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(losses[i]);
     out.loss = perPair;

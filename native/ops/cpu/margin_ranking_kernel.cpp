@@ -42,14 +42,14 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
   const T* y = target.data_ptr<T>();
   // Per-element losses are stored only for reduction 'none'; otherwise each chunk sums its own.
   const bool perElement = o.reduction == Reduction::None;
-  at::Tensor losses = perElement ? at::empty_like(input1) : at::Tensor();
+  at::Tensor losses = perElement ? outputLike(input1) : at::Tensor();
   T* loss = perElement ? losses.data_ptr<T>() : nullptr;
   at::Tensor grad1, grad2, gradTarget;
   T *g1 = nullptr, *g2 = nullptr, *gy = nullptr;
   if (needGrad) {
-    grad1 = at::empty_like(input1);
-    grad2 = at::empty_like(input2);
-    gradTarget = at::empty_like(target);
+    grad1 = outputLike(input1);
+    grad2 = outputLike(input2);
+    gradTarget = outputLike(target);
     g1 = grad1.data_ptr<T>();
     g2 = grad2.data_ptr<T>();
     gy = gradTarget.data_ptr<T>();

@@ -15,7 +15,7 @@ namespace {
 template <typename T>
 at::Tensor reduceRows(const std::vector<double>& losses, Reduction reduction, const at::TensorOptions& options) {
   if (reduction == Reduction::None) {
-    at::Tensor out = at::empty({static_cast<int64_t>(losses.size())}, options);
+    at::Tensor out = outputOfSize({static_cast<int64_t>(losses.size())}, options);
     std::copy(losses.begin(), losses.end(), out.data_ptr<T>());
     return out;
   }
@@ -36,8 +36,8 @@ LossOutput softMargin(const at::Tensor& input, const at::Tensor& target, const s
   const T* x = input.data_ptr<T>();
   const T* y = target.data_ptr<T>();
   const T* w = weight ? weight->data_ptr<T>() : nullptr;
-  at::Tensor gradInput = needGrad ? at::empty_like(input) : at::Tensor();
-  at::Tensor gradTarget = needGrad ? at::empty_like(target) : at::Tensor();
+  at::Tensor gradInput = needGrad ? outputLike(input) : at::Tensor();
+  at::Tensor gradTarget = needGrad ? outputLike(target) : at::Tensor();
   T* gx = needGrad ? gradInput.data_ptr<T>() : nullptr;
   T* gy = needGrad ? gradTarget.data_ptr<T>() : nullptr;
   // loss_i = mean over classes of -w_c (y log sigmoid(x) + (1 - y) log sigmoid(-x));
@@ -71,7 +71,7 @@ LossOutput margin(const at::Tensor& input, const at::Tensor& labels, Reduction r
   const int64_t n = input.size(0), classes = input.size(1);
   const T* x = input.data_ptr<T>();
   const int64_t* targets = labels.data_ptr<int64_t>();
-  at::Tensor grad = needGrad ? at::zeros_like(input) : at::Tensor();
+  at::Tensor grad = needGrad ? zerosLike(input) : at::Tensor();
   T* g = needGrad ? grad.data_ptr<T>() : nullptr;
   // PyTorch: for each listed target j (up to the first -1; a repeated one counts again) and each
   // class k not listed, max(0, 1 - (x_j - x_k)); the row's sum / C. No gradient at z = 0.

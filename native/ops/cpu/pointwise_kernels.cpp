@@ -23,6 +23,7 @@ template <typename T, bool kPerElement, bool kGrad, bool kTargetGrad, typename F
 double chunk(int64_t begin, int64_t end, const T* x, const T* y, T scale, T* loss, T* gx, T* gy,
              const Formula& formula) {
   double partial = 0;
+#pragma omp simd reduction(+ : partial)
   for (int64_t i = begin; i < end; ++i) {
     const Terms<T> t = formula(x[i], y[i]);
     partial += t.loss;
@@ -45,15 +46,15 @@ LossOutput run(const at::Tensor& input, const at::Tensor& target, PointwiseReduc
   const T* x = input.data_ptr<T>();
   const T* y = target.data_ptr<T>();
   const bool perElement = r.reduction == Reduction::None;
-  at::Tensor losses = perElement ? at::empty_like(input) : at::Tensor();
+  at::Tensor losses = perElement ? outputLike(input) : at::Tensor();
   T* loss = perElement ? losses.data_ptr<T>() : nullptr;
   at::Tensor gradInput, gradTarget;
   T *gx = nullptr, *gy = nullptr;
   if (needGrad) {
-    gradInput = at::empty_like(input);
+    gradInput = outputLike(input);
     gx = gradInput.data_ptr<T>();
     if constexpr (kTargetGrad) {
-      gradTarget = at::empty_like(target);
+      gradTarget = outputLike(target);
       gy = gradTarget.data_ptr<T>();
     }
   }
@@ -87,8 +88,8 @@ PointwiseReduction overElements(Reduction reduction, const at::Tensor& input) {
 }
 
 template <typename T>
-T signOf(T d) {  // torch.sign, except that NaN gives 0 as l1_loss's backward does
-  return d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0));
+T signOf(T d) {  // torch.sign, except that NaN gives 0 as l1_loss's backward does; branch-free,
+  return static_cast<T>(d > T(0)) - static_cast<T>(d < T(0));  // as random signs mispredict
 }
 
 }  // namespace
@@ -118,12 +119,16 @@ LossOutput smoothL1Kernel(const at::Tensor& input, const at::Tensor& target, dou
   return byDtype(input, [&](auto zero) {
     using T = decltype(zero);
     const T beta = static_cast<T>(betaValue);
-    return run<T, true>(input, target, overElements(reduction, input), needGrad, [beta](T x, T y) {
+    // One division per call instead of per element (a 1-ulp difference from PyTorch's x / beta).
+    const T inverseBeta = T(1) / beta;
+    return run<T, true>(input, target, overElements(reduction, input), needGrad, [beta, inverseBeta](T x, T y) {
       const T d = x - y, z = std::abs(d);
-      const T loss = z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+      const T loss = z < beta ? T(0.5) * z * z * inverseBeta : z - T(0.5) * beta;
       // PyTorch's derivative, applied to x - y for the input and to y - x for the target: with
-      // beta = 0 both are -1 at x = y (the L1 loss would give 0).
-      const auto slope = [beta](T u) { return u <= -beta ? T(-1) : (u >= beta ? T(1) : u / beta); };
+      // beta = 0 both are -1 at x = y (the L1 loss would give 0; here 0 * inf is never reached).
+      const auto slope = [beta, inverseBeta](T u) {
+        return u <= -beta ? T(-1) : (u >= beta ? T(1) : (beta == T(0) ? u / beta : u * inverseBeta));
+      };
       return Terms<T>{loss, slope(d), slope(y - x)};
     });
   });

@@ -134,12 +134,12 @@ LossOutput run(const at::Tensor& anchor, const at::Tensor& positive, const at::T
   const int64_t dim = anchor.size(-1);
   const int64_t rows = anchor.dim() == 1 ? 1 : anchor.size(0);
   const bool perElement = o.reduction == Reduction::None;
-  at::Tensor losses = perElement ? at::empty({rows}, anchor.options()) : at::Tensor();
+  at::Tensor losses = perElement ? outputOfSize({rows}, anchor.options()) : at::Tensor();
   at::Tensor gradA, gradP, gradN;
   if (needGrad) {
-    gradA = at::empty_like(anchor);
-    gradP = at::empty_like(positive);
-    gradN = at::empty_like(negative);
+    gradA = outputLike(anchor);
+    gradP = outputLike(positive);
+    gradN = outputLike(negative);
   }
   const auto ptr = [](at::Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
   const T* a = anchor.data_ptr<T>();
