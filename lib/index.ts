@@ -19,3 +19,4 @@ export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from '
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
 export type { ArcFaceLossOptions } from './modules/arcface';
+export type { EmbeddingHeadOptions, EmbeddingHeadOutput, EmbeddingHeadGradients } from './modules/embedding_head';
