@@ -20,3 +20,5 @@ export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } fr
 export type { ParameterDictOptions } from './modules/parameter_dict';
 export type { ArcFaceLossOptions } from './modules/arcface';
 export type { EmbeddingHeadOptions, EmbeddingHeadOutput, EmbeddingHeadGradients } from './modules/embedding_head';
+export { combineLosses } from './combine';
+export type { LossTerm, LossResultLike, CombinedLoss } from './combine';
