@@ -22,3 +22,5 @@ export type { ArcFaceLossOptions } from './modules/arcface';
 export type { EmbeddingHeadOptions, EmbeddingHeadOutput, EmbeddingHeadGradients } from './modules/embedding_head';
 export { combineLosses } from './combine';
 export type { LossTerm, LossResultLike, CombinedLoss } from './combine';
+export { PKSampler } from './sampler';
+export type { PKSamplerOptions } from './sampler';
