@@ -24,3 +24,5 @@ export { combineLosses } from './combine';
 export type { LossTerm, LossResultLike, CombinedLoss } from './combine';
 export { PKSampler } from './sampler';
 export type { PKSamplerOptions } from './sampler';
+export * as metrics from './metrics';
+export type { RetrievalSet, RetrievalOptions, RetrievalMetrics } from './metrics';
