@@ -127,10 +127,13 @@ Napi::Value ParamModule::jsHeadBackward(const Napi::CallbackInfo& info) {
       const std::string label = std::string("grad.") + names[i];
       if (!headOutputs_[i].defined()) rangeError("backward: `", label, "` given, but this model has no classifier (numClasses)");
       const at::Tensor g = arg->tensor(label.c_str());
-      if (g.sizes() != headOutputs_[i].sizes()) {
-        rangeError("backward: `", label, "` must have shape ", headOutputs_[i].sizes(), ", got ", g.sizes());
+      // The output's shape, or flat with as many elements (a loss's gradient is a flat array).
+      const bool flat = g.dim() == 1 && g.numel() == headOutputs_[i].numel();
+      if (g.sizes() != headOutputs_[i].sizes() && !flat) {
+        rangeError("backward: `", label, "` must have shape ", headOutputs_[i].sizes(), " (or be flat with ",
+                   headOutputs_[i].numel(), " elements), got ", g.sizes());
       }
-      seeds[i] = g.to(device_, at::kFloat, false, /*copy=*/true);
+      seeds[i] = g.reshape(headOutputs_[i].sizes()).to(device_, at::kFloat, false, /*copy=*/true);
     }
     if (!seeds[0].defined() && !seeds[1].defined()) rangeError("backward: give `embeddings` and/or `logits` gradients");
     const std::vector<at::Tensor> outputs = std::move(headOutputs_);
