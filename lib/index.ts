@@ -26,3 +26,5 @@ export { PKSampler } from './sampler';
 export type { PKSamplerOptions } from './sampler';
 export * as metrics from './metrics';
 export type { RetrievalSet, RetrievalOptions, RetrievalMetrics } from './metrics';
+export { runDemo } from './demo';
+export type { DemoOptions, DemoSummary, DemoScores } from './demo';
