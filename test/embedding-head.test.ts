@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { manualSeed, nn } from '../lib';
+import { manualSeed, nn, tensor } from '../lib';
 import { findPython } from '../lib/parity';
 import { Random } from '../lib/random';
 import { expectError, f32 } from './helpers/assertions';
@@ -74,6 +74,24 @@ describe('EmbeddingHead closed forms', () => {
     const out = head.forward(randn(new Random(1), 5, 4), { grad: false });
     for (const row of rowsOf(out.embeddings)) expect(Math.hypot(...row)).toBeCloseTo(1, 5);
     expectError(() => head.backward({ embeddings: f32(new Array(15).fill(1), [5, 3]) }), 'RangeError', /no graph/);
+  });
+});
+
+describe('EmbeddingHead with device-resident Tensors', () => {
+  test('Tensor input gives Tensor outputs; Tensor gradients go back', () => {
+    const head = new nn.EmbeddingHead({ inFeatures: 2, outFeatures: 2, numClasses: 2, optimizer: { type: 'sgd', lr: 1 } });
+    head.setParameters({ 'body.0.weight': f32([1, 0, 0, 1], [2, 2]), 'body.0.bias': f32([0, 0], [2]), 'classifier.weight': f32([1, 1, 0, 2], [2, 2]) });
+    const x = tensor(Float32Array.from([1, 2, 3, 4]), [2, 2]);
+    const out = head.forward(x);
+    expect(Array.from(out.embeddings.toFloat32Array())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(out.logits!.toFloat32Array())).toEqual([3, 4, 7, 8]);
+    const g = tensor(Float32Array.from([1, 0, 0, 1]), [2, 2]);
+    head.backward({ logits: g });
+    // logits = E C^T: d/dC = g^T E = [[1, 2], [3, 4]]; d/dE = g C = [[1, 1], [0, 2]] -> d/db = [1, 3]
+    expect(Array.from(head.gradients()['classifier.weight'].data)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(head.gradients()['body.0.bias'].data)).toEqual([1, 3]);
+    [x, g, out.embeddings, out.logits!].forEach((t) => t.dispose());
+    head.dispose();
   });
 });
 

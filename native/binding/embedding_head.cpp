@@ -55,12 +55,16 @@ void ParamModule::initEmbeddingHead(const OptionReader& options) {
 
 // Moves the model (in place) and re-registers its tensors with gradients on `target`.
 void ParamModule::moveEmbeddingHead(c10::Device target) {
+  const std::vector<at::Tensor> oldGrads = std::move(grads_);  // accumulated gradients move along
   head_->to(target);
   headOutputs_.clear();
   names_.clear();
   params_.clear();
   grads_.clear();
   for (const auto& [name, p] : head_->parameters()) adoptParameter(name, p);
+  if (oldGrads.size() == grads_.size()) {
+    for (size_t i = 0; i < grads_.size(); ++i) grads_[i].copy_(oldGrads[i]);
+  }
   bufferNames_.clear();
   buffers_.clear();
   for (const auto& [name, b] : head_->buffers()) {
