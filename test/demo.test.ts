@@ -10,6 +10,7 @@ import * as path from 'path';
 import { nn } from '../lib';
 import { main } from '../lib/cli';
 import { parseDemoFlags, runDemo, type DemoSummary } from '../lib/demo';
+import { ProgressBar } from '../lib/demo/progress';
 import { expectError } from './helpers/assertions';
 
 let dir: string;
@@ -72,4 +73,33 @@ test('option errors', () => {
   expectError(() => runDemo({ p: 7, quiet: true }), 'RangeError', /`p` must be at most 6/);
   expectError(() => runDemo({ weights: { ce: -1 }, quiet: true }), 'RangeError', /`weights.ce` must be >= 0/);
   expectError(() => runDemo({ epoch: 3 } as never), 'RangeError', /unknown option 'epoch'/);
+});
+
+describe('progress bar', () => {
+  const fakeStream = (isTTY: boolean) => {
+    const out: string[] = [];
+    return { out, stream: { isTTY, write: (s: string) => out.push(s) } as unknown as NodeJS.WriteStream };
+  };
+
+  test('on a terminal: a bar redrawn in place, kept at the end of the epoch', () => {
+    const { out, stream } = fakeStream(true);
+    const bar = new ProgressBar(stream);
+    bar.update(1, 2, 10, 10, 0.5);
+    bar.finish(1, 2, 10, 0.25, 1.5);
+    expect(out[0]).toBe('\repoch 1/2 [########################] 10/10  loss 0.5000\x1b[K');
+    expect(out[1]).toBe('\repoch 1/2 [########################] 10/10  loss 0.2500  1.5 s\x1b[K\n');
+  });
+
+  test('in a log: one plain line per epoch; disabled: nothing', () => {
+    const log = fakeStream(false);
+    const bar = new ProgressBar(log.stream);
+    bar.update(2, 2, 5, 10, 0.5);
+    bar.finish(2, 2, 10, 0.125, 2);
+    expect(log.out).toEqual(['epoch 2/2 [########################] 10/10  loss 0.1250  2.0 s\n']);
+    const quiet = fakeStream(true);
+    const off = new ProgressBar(quiet.stream, false);
+    off.update(1, 1, 1, 1, 1);
+    off.finish(1, 1, 1, 1, 1);
+    expect(quiet.out).toEqual([]);
+  });
 });
