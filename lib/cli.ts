@@ -6,7 +6,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { F, info, setNumThreads } from './index';
+import { DEMO_USAGE, FlagError, parseDemoFlags, runDemo } from './demo';
+import { info, setNumThreads } from './index';
 import { findPython, formatTable, generateLive, runParity } from './parity';
 import type { Device } from './types';
 import * as check from './validate';
@@ -15,7 +16,7 @@ const USAGE = `usage: torch-losses <command> [options]
 
 commands:
   info      versions, CUDA, threads and BLAS of this installation
-  demo      compute every loss on random data, with gradients
+  demo      train an embedding model on MNIST digits 0-5, evaluate retrieval on 6-9 (demo --help)
   parity    compare every loss with the Python PyTorch found here (live)
   bench     time every loss against Python PyTorch (same libtorch)
 
@@ -66,52 +67,10 @@ function parseFlags(args: string[]): Flags {
   return flags;
 }
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomTensor(rand: () => number, shape: number[]) {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-  return { data, shape };
-}
-
-const norm = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, x) => s + x * x, 0));
-
 function printInfo(flags: Flags) {
   const i = info();
   if (flags.json) return console.log(JSON.stringify(i, null, 2));
   for (const [k, v] of Object.entries(i)) console.log(`${k.padEnd(18)} ${v}`);
-}
-
-function demo(flags: Flags) {
-  printInfo({ ...flags, json: false });
-  const rand = mulberry32(7);
-  const device = flags.device;
-  console.log(`\nlosses on random data (device ${device}):`);
-  const n = 256;
-  const d = 128;
-  const [a, p, neg] = [randomTensor(rand, [n, d]), randomTensor(rand, [n, d]), randomTensor(rand, [n, d])];
-  const rows: [string, () => { loss: number; grad?: Record<string, ArrayLike<number>> }][] = [
-    [`tripletMarginLoss  N=${n} D=${d} margin=1 p=2`, () => F.tripletMarginLoss(a, p, neg, { device })],
-    [`tripletMarginLoss  N=${n} D=${d} swap`, () => F.tripletMarginLoss(a, p, neg, { swap: true, device })],
-    [`marginRankingLoss  N=${n} margin=0.5`, () => {
-      const y = Float32Array.from({ length: n }, () => (rand() < 0.5 ? -1 : 1));
-      return F.marginRankingLoss(randomTensor(rand, [n]), randomTensor(rand, [n]), y, { margin: 0.5, device });
-    }],
-  ];
-  for (const [name, run] of rows) {
-    const start = process.hrtime.bigint();
-    const r = run();
-    const us = Number(process.hrtime.bigint() - start) / 1000;
-    const grads = Object.entries(r.grad ?? {}).map(([k, g]) => `|grad.${k}|=${norm(g).toFixed(4)}`).join(' ');
-    console.log(`  ${name.padEnd(44)} loss=${r.loss.toFixed(6)}  ${grads}  (${us.toFixed(0)} µs)`);
-  }
 }
 
 function parity(flags: Flags): number {
@@ -149,6 +108,19 @@ export function main(argv: string[]): number {
       console.log(USAGE);
       return command ? 0 : 2;
     }
+    if (command === 'demo') {
+      // The demo has its own flags (lib/demo/flags.ts).
+      let options;
+      try {
+        options = parseDemoFlags(args);
+      } catch (e) {
+        if (e instanceof FlagError) throw new UsageError(`${e.message} (see: torch-losses demo --help)`);
+        throw e;
+      }
+      if (options === 'help') console.log(DEMO_USAGE);
+      else runDemo(options);
+      return 0;
+    }
     if (args.includes('--help')) {
       console.log(USAGE);
       return 0;
@@ -159,7 +131,6 @@ export function main(argv: string[]): number {
     if (flags.threads) setNumThreads(flags.threads);
     switch (command) {
       case 'info': printInfo(flags); return 0;
-      case 'demo': demo(flags); return 0;
       case 'parity': return parity(flags);
       default: throw new UsageError(`unknown command '${command}'`);
     }

@@ -21,3 +21,12 @@ export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from '
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
 export type { ArcFaceLossOptions } from './modules/arcface';
+export type { EmbeddingHeadOptions, EmbeddingHeadOutput, EmbeddingHeadGradients } from './modules/embedding_head';
+export { combineLosses } from './combine';
+export type { LossTerm, LossResultLike, CombinedLoss } from './combine';
+export { PKSampler } from './sampler';
+export type { PKSamplerOptions } from './sampler';
+export * as metrics from './metrics';
+export type { RetrievalSet, RetrievalOptions, RetrievalMetrics } from './metrics';
+export { runDemo } from './demo';
+export type { DemoOptions, DemoSummary, DemoScores } from './demo';

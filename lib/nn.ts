@@ -16,3 +16,4 @@ export { CenterLoss } from './modules/center_loss';
 export { ArcFaceLoss } from './modules/arcface';
 export { ParameterDict } from './modules/parameter_dict';
 export { ParameterModule } from './modules/module';
+export { EmbeddingHead } from './modules/embedding_head';

@@ -5,6 +5,7 @@
 #include "binding/addon_state.h"
 #include "binding/losses.h"
 #include "binding/param_module.h"
+#include "binding/retrieval_metrics.h"
 #include "binding/runtime.h"
 #include "binding/tensor_handle.h"
 
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tl::binding::TensorHandle::exportClass(env, exports);
   tl::binding::exportLosses(env, exports);
   tl::binding::ParamModule::exportClass(env, exports);
+  tl::binding::exportRetrievalMetrics(env, exports);
   return exports;
 }
 

@@ -62,6 +62,10 @@ void ParamModule::exportClass(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ParamModule::jsCenterForward>("centerForward"),
           InstanceMethod<&ParamModule::jsArcFaceForward>("arcFaceForward"),
           InstanceMethod<&ParamModule::jsArcFaceLogits>("arcFaceLogits"),
+          InstanceMethod<&ParamModule::jsHeadForward>("headForward"),
+          InstanceMethod<&ParamModule::jsHeadBackward>("headBackward"),
+          InstanceMethod<&ParamModule::jsSetTraining>("setTraining"),
+          InstanceMethod<&ParamModule::jsTraining>("training"),
       });
   exports.Set("ParamModule", cls);
 }
@@ -123,8 +127,10 @@ ParamModule::ParamModule(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Para
       at::Tensor weight = at::empty({a.numClasses, a.inFeatures}, at::TensorOptions().dtype(at::kFloat)).uniform_(-bound, bound);
       arcface_ = a;
       addParameter("weight", weight);
+    } else if (kind == "embedding") {
+      initEmbeddingHead(options);
     } else if (kind != "dict") {
-      rangeError("`kind` must be 'dict', 'center' or 'arcface', got '", kind, "'");
+      rangeError("`kind` must be 'dict', 'center', 'arcface' or 'embedding', got '", kind, "'");
     }
     reportMemory();
   } catch (const Napi::Error&) {
@@ -143,6 +149,9 @@ void ParamModule::release() {
   params_.clear();
   grads_.clear();
   if (center_) center_->offsetSums = center_->counts = at::Tensor();
+  headOutputs_.clear();
+  buffers_.clear();
+  head_.reset();
 }
 
 // The CPU bytes this module holds: parameters, gradients, update buffers, optimiser state.
@@ -150,6 +159,7 @@ void ParamModule::reportMemory() {
   int64_t bytes = 0, paramBytes = 0;
   for (const auto& p : params_) paramBytes += static_cast<int64_t>(p.nbytes());
   bytes = 2 * paramBytes;
+  for (const auto& b : buffers_) bytes += static_cast<int64_t>(b.nbytes());
   if (center_ && center_->offsetSums.defined()) bytes += center_->offsetSums.nbytes() + center_->counts.nbytes();
   if (stepped_) {
     int64_t states = 0;
@@ -169,7 +179,10 @@ void ParamModule::live(const char* what) const {
 void ParamModule::addParameter(const std::string& name, const at::Tensor& value) {
   if (std::find(names_.begin(), names_.end(), name) != names_.end()) rangeError("parameter '", name, "' exists already");
   if (value.numel() == 0) rangeError("parameter '", name, "' is empty");
-  at::Tensor p = value.to(device_, at::kFloat, false, /*copy=*/true).contiguous();
+  adoptParameter(name, value.to(device_, at::kFloat, false, /*copy=*/true).contiguous());
+}
+
+void ParamModule::adoptParameter(const std::string& name, const at::Tensor& p) {
   at::Tensor g = at::zeros_like(p);
   p.mutable_grad() = g;
   names_.push_back(name);
@@ -335,6 +348,13 @@ Napi::Value ParamModule::jsTo(const Napi::CallbackInfo& info) {
     if (!info[0].IsString()) typeError("to(device): `device` must be a string, got ", describe(info[0]));
     const c10::Device target = resolveDevice(info[0].As<Napi::String>().Utf8Value());
     if (target == device_) return info.Env().Undefined();
+    if (head_) {
+      moveEmbeddingHead(target);
+      device_ = target;
+      resetOptimizer();
+      reportMemory();
+      return info.Env().Undefined();
+    }
     // Everything is copied first, so that a failure (out of memory) leaves the module as it was.
     std::vector<at::Tensor> params, grads;
     for (size_t i = 0; i < params_.size(); ++i) {
@@ -381,6 +401,7 @@ Napi::Value ParamModule::jsSaveBytes(const Napi::CallbackInfo& info) {
     live("save");
     modules::NamedTensors named;
     for (size_t i = 0; i < names_.size(); ++i) named.emplace_back(names_[i], params_[i]);
+    for (size_t i = 0; i < bufferNames_.size(); ++i) named.emplace_back(bufferNames_[i], buffers_[i]);
     const std::vector<char> bytes = modules::saveTensorDict(named);
     Napi::Buffer<char> out = Napi::Buffer<char>::New(info.Env(), bytes.size());
     if (!bytes.empty()) std::memcpy(out.Data(), bytes.data(), bytes.size());
@@ -396,24 +417,30 @@ Napi::Value ParamModule::jsLoadBytes(const Napi::CallbackInfo& info) {
     std::vector<char> bytes(data.ByteLength());
     if (!bytes.empty()) std::memcpy(bytes.data(), data.Data(), bytes.size());
     const modules::NamedTensors loaded = modules::loadTensorDict(bytes);
-    // Every check before any change: same names, float tensors of the same shapes.
-    std::vector<at::Tensor> values(names_.size());
+    // Every check before any change: same names, tensors of the same shapes (float parameters),
+    // over the parameters and then the buffers.
+    std::vector<std::string> names = names_;
+    names.insert(names.end(), bufferNames_.begin(), bufferNames_.end());
+    std::vector<at::Tensor> targets = params_;
+    targets.insert(targets.end(), buffers_.begin(), buffers_.end());
+    std::vector<at::Tensor> values(names.size());
     for (const auto& [name, t] : loaded) {
-      const auto found = std::find(names_.begin(), names_.end(), name);
-      if (found == names_.end()) rangeError("load: the checkpoint holds '", name, "', which is not a parameter of this module");
-      const size_t index = static_cast<size_t>(found - names_.begin());
-      if (!at::isFloatingType(t.scalar_type())) rangeError("load: '", name, "' must be a floating-point tensor, got ", t.scalar_type());
-      if (t.sizes() != params_[index].sizes()) {
-        rangeError("load: '", name, "' must have shape ", shapeText(params_[index].sizes()), ", the checkpoint's has ",
+      const auto found = std::find(names.begin(), names.end(), name);
+      if (found == names.end()) rangeError("load: the checkpoint holds '", name, "', which is not a parameter of this module");
+      const size_t index = static_cast<size_t>(found - names.begin());
+      const bool isFloat = at::isFloatingType(targets[index].scalar_type());
+      if (isFloat && !at::isFloatingType(t.scalar_type())) rangeError("load: '", name, "' must be a floating-point tensor, got ", t.scalar_type());
+      if (t.sizes() != targets[index].sizes()) {
+        rangeError("load: '", name, "' must have shape ", shapeText(targets[index].sizes()), ", the checkpoint's has ",
                    shapeText(t.sizes()));
       }
-      values[index] = t.to(device_, at::kFloat, false, true);
+      values[index] = t.to(device_, targets[index].scalar_type(), false, true);
     }
-    for (size_t i = 0; i < names_.size(); ++i) {
-      if (!values[i].defined()) rangeError("load: the checkpoint lacks the parameter '", names_[i], "'");
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!values[i].defined()) rangeError("load: the checkpoint lacks the parameter '", names[i], "'");
     }
     at::NoGradGuard noGrad;
-    for (size_t i = 0; i < names_.size(); ++i) params_[i].copy_(values[i]);
+    for (size_t i = 0; i < names.size(); ++i) targets[i].copy_(values[i]);
     return info.Env().Undefined();
   });
 }

@@ -16,7 +16,13 @@
 #include "marshal.h"
 #include "../ops/center_loss.h"
 
+namespace tl::modules {
+class EmbeddingHead;  // ../modules/embedding_head.h
+}  // namespace tl::modules
+
 namespace tl::binding {
+
+class OptionReader;
 
 class ParamModule : public Napi::ObjectWrap<ParamModule> {
  public:
@@ -49,6 +55,8 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
   std::pair<at::Tensor, at::Tensor> readBatch(const JsArg& input, const JsArg& labels, int64_t featDim,
                                               int64_t numClasses) const;
   void addParameter(const std::string& name, const at::Tensor& value);
+  // Registers `value` itself (no copy) as a parameter, with a zero gradient.
+  void adoptParameter(const std::string& name, const at::Tensor& value);
   void resetOptimizer() { optimizer_.reset(); stepped_ = false; }
   void reportMemory();
   void release();
@@ -75,6 +83,14 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
   Napi::Value jsArcFaceForward(const Napi::CallbackInfo& info);
   Napi::Value jsArcFaceLogits(const Napi::CallbackInfo& info);
 
+  // kind 'embedding' (nn.EmbeddingHead), in embedding_head.cpp
+  void initEmbeddingHead(const OptionReader& options);
+  void moveEmbeddingHead(c10::Device target);
+  Napi::Value jsHeadForward(const Napi::CallbackInfo& info);
+  Napi::Value jsHeadBackward(const Napi::CallbackInfo& info);
+  Napi::Value jsSetTraining(const Napi::CallbackInfo& info);
+  Napi::Value jsTraining(const Napi::CallbackInfo& info);
+
   Napi::Env env_;
   c10::Device device_{c10::kCPU};
   std::vector<std::string> names_;
@@ -86,6 +102,11 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
   bool disposed_ = false;
   std::optional<Center> center_;
   std::optional<ArcFace> arcface_;
+  std::shared_ptr<modules::EmbeddingHead> head_;
+  std::vector<at::Tensor> headOutputs_;  // the last forward's outputs, graph attached, until backward
+  // Saved and loaded with the parameters, not optimised (BatchNorm running statistics).
+  std::vector<std::string> bufferNames_;
+  std::vector<at::Tensor> buffers_;
   int64_t reported_ = 0;
 };
 
