@@ -63,7 +63,7 @@ function parseArgs(argv) {
 }
 
 function fail(message) {
-  process.stderr.write(`bench: ${message}\n`);
+  process.stderr.write(`bench: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
