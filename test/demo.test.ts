@@ -63,9 +63,9 @@ test('the command line flags', () => {
     spy.mockRestore();
   }
   expect(errors.map((e) => e.split('\n')[0])).toEqual([
-    "torch-losses: --epochs must be an integer >= 1, got 'x' (see: torch-losses demo --help)",
-    "torch-losses: --weights must be three numbers >= 0, CE,TRIPLET,CENTER, got '1,2' (see: torch-losses demo --help)",
-    "torch-losses: unknown option '--bogus' (see: torch-losses demo --help)",
+    "torch-losses demo: --epochs must be an integer >= 1, got 'x'",
+    "torch-losses demo: --weights must be three numbers >= 0, CE,TRIPLET,CENTER, got '1,2'",
+    "torch-losses demo: unknown option '--bogus'",
   ]);
 });
 
