@@ -10,7 +10,7 @@ import { pythonFixture } from './helpers/python-fixture';
 
 const fixtures = pythonFixture(
   path.join(__dirname, 'parity', 'combined.py'),
-  path.join(__dirname, 'parity', 'fixtures', 'combined.json'),
+  path.join(__dirname, 'parity', 'training-fixtures', 'combined.json'),
 );
 
 interface CombinedCase {

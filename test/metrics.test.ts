@@ -80,7 +80,7 @@ interface MetricsCase {
   validQueries: number;
 }
 
-const fixtures = pythonFixture(path.join(__dirname, 'parity', 'metrics.py'), path.join(__dirname, 'parity', 'fixtures', 'metrics.json'));
+const fixtures = pythonFixture(path.join(__dirname, 'parity', 'metrics.py'), path.join(__dirname, 'parity', 'training-fixtures', 'metrics.json'));
 
 describe(`metrics vs the numpy Market-1501 reference (${fixtures.source})`, () => {
   test.each((fixtures.data.cases as MetricsCase[]).map((c) => [c.name, c] as const))('%s', (_name, c) => {

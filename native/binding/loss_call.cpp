@@ -181,12 +181,8 @@ Napi::Object ResultFormat::build(Napi::Env env, const ops::LossOutput& out) cons
     return typedArrayFromTensor(env, tensor, externalArrays);
   };
   Napi::Object result = Napi::Object::New(env);
-  if (perElement) {
-    result.Set("loss", out.loss.sum().item<double>());
-    result.Set("losses", hostArray(out.loss));
-  } else {
-    result.Set("loss", out.loss.item<double>());
-  }
+  result.Set("loss", ops::lossTotal(out));
+  if (perElement) result.Set("losses", hostArray(out.loss));
   if (!out.grads.empty()) {
     Napi::Object grads = Napi::Object::New(env);
     for (size_t i = 0; i < gradNames.size() && i < out.grads.size(); ++i) {

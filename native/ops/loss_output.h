@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,13 @@ enum class Reduction { None, Mean, Sum };
 // loss: a 0-dim tensor for Mean/Sum, the per-element losses for None.
 // grads: one per differentiable input, in argument order; empty when no gradient was asked.
 // With Reduction::None the gradients are those of losses.sum() (an upstream gradient of ones).
+// total: the reduced loss as a number (for Reduction::None, the sum of `loss`), set by the fused
+// kernels, which then leave `loss` undefined for Mean/Sum: a 0-dim tensor costs more than the
+// whole loss on small inputs. Consumers read lossTotal(out).
 struct LossOutput {
   at::Tensor loss;
   std::vector<at::Tensor> grads;
+  std::optional<double> total;
 };
 
 inline at::Tensor reduce(const at::Tensor& losses, Reduction reduction) {
@@ -45,6 +50,24 @@ inline at::Tensor scalarLoss(double value, const at::TensorOptions& options) {
     value = std::copysign(std::numeric_limits<double>::infinity(), value);
   }
   return at::scalar_tensor(value, options);
+}
+
+// A fused kernel's loss: `perElement` for Reduction::None (else undefined) and the total, rounded
+// as a 0-dim tensor of `dtype` would hold it (float sums beyond FLT_MAX are +-inf, as in PyTorch).
+inline void setKernelLoss(LossOutput& out, const at::Tensor& perElement, double total, at::ScalarType dtype) {
+  if (dtype == at::kFloat) {
+    const bool overflows = std::isfinite(total) && std::fabs(total) > static_cast<double>(std::numeric_limits<float>::max());
+    total = overflows ? std::copysign(std::numeric_limits<double>::infinity(), total)
+                      : static_cast<double>(static_cast<float>(total));
+  }
+  out.loss = perElement;
+  out.total = total;
+}
+
+// The loss as the number a result reports: the reduced loss, or the sum of per-element losses.
+inline double lossTotal(const LossOutput& out) {
+  if (out.total) return *out.total;
+  return out.loss.dim() == 0 ? out.loss.item<double>() : out.loss.sum().item<double>();
 }
 
 // d(reduced)/d(losses[i]) for every i: 1/N for the mean, 1 otherwise.

@@ -2,7 +2,7 @@
 """Reference for combineLosses (lib/combine.ts): the gradient of a weighted sum of losses on the
 same input, by autograd, in float64.
 
-    /usr/bin/python3 test/parity/combined.py [OUT_FILE]   (default test/parity/fixtures/combined.json)
+    /usr/bin/python3 test/parity/combined.py [OUT_FILE]   (default test/parity/training-fixtures/combined.json)
 
 The recipe of source document 000 (softmax + triplet + center, as in Luo et al.'s "Bag of
 Tricks" ReID baseline): 0.5 * F.cross_entropy(x, y) + 1.0 * batch-hard triplet (Hermans et al.
@@ -46,7 +46,7 @@ def case(name, seed, weights, margin):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "fixtures", "combined.json")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "training-fixtures", "combined.json")
     cases = [
         case("reid recipe 0.5 ce + 1 triplet + 0.0005 center", 0, {"ce": 0.5, "triplet": 1.0, "center": 0.0005}, 0.3),
         case("2 ce + 0.5 soft triplet + 0.1 center", 1, {"ce": 2.0, "triplet": 0.5, "center": 0.1}, None),

@@ -2,7 +2,7 @@
 """Reference of metrics.* (lib/metrics.ts): CMC / Recall@K and mAP of retrieval with a query /
 gallery split, in plain numpy after torch's distance matrix.
 
-    /usr/bin/python3 test/parity/metrics.py [OUT_FILE]   (default test/parity/fixtures/metrics.json)
+    /usr/bin/python3 test/parity/metrics.py [OUT_FILE]   (default test/parity/training-fixtures/metrics.json)
 
 The Market-1501 protocol (Zheng et al., "Scalable Person Re-identification: A Benchmark", ICCV
 2015) as torchreid's eval_market1501 (torchreid/metrics/rank.py) computes it, written out here
@@ -80,7 +80,7 @@ def case(name, seed, nq, ng, ids, dim, cameras, distance, max_rank=10):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "fixtures", "metrics.json")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "training-fixtures", "metrics.json")
     cases = [
         case("euclidean, no cameras", 0, 20, 40, 8, 6, 0, "euclidean"),
         case("euclidean, 3 cameras (same-camera matches removed)", 1, 25, 50, 10, 5, 3, "euclidean"),

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../kernel_choice.h"
+#include "row_losses.h"
 
 namespace tl::ops::cpu {
 namespace {
@@ -34,28 +35,6 @@ struct Rows {
 
   double classWeight(int64_t c) const { return weight ? static_cast<double>(weight[c]) : 1.0; }
 };
-
-// The reduced loss and the factor every row's gradient is multiplied by: 1, or 1 / divisor for
-// the mean (PyTorch divides CE / NLL by the summed weights of the rows that count, the margin
-// loss by N).
-struct Reduced {
-  at::Tensor loss;
-  double gradScale;
-};
-
-template <typename T>
-Reduced reduceRows(const Rows<T>& rows, Reduction reduction, double meanDivisor, const at::TensorOptions& options) {
-  if (reduction == Reduction::None) {
-    at::Tensor losses = outputOfSize({rows.n}, options);
-    T* out = losses.data_ptr<T>();
-    for (int64_t i = 0; i < rows.n; ++i) out[i] = static_cast<T>(rows.loss[i]);
-    return {losses, 1.0};
-  }
-  double total = 0;
-  for (double l : rows.loss) total += l;
-  if (reduction == Reduction::Sum) return {scalarLoss(total, options), 1.0};
-  return {scalarLoss(total / meanDivisor, options), 1.0 / meanDivisor};
-}
 
 double summedRowWeights(const std::vector<double>& rowWeight) {
   double sum = 0;
@@ -115,7 +94,8 @@ LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const
       }
     }
   });
-  LossOutput out{reduceRows(rows, o.reduction, divisor, input.options()).loss, {}};
+  LossOutput out;
+  setRowLosses<T>(out, rows.loss, o.reduction, divisor, input.options());
   if (needGrad) out.grads = {grad};
   return out;
 }
@@ -130,12 +110,14 @@ LossOutput nll(const at::Tensor& input, const at::Tensor& labels, const ClassInd
     rows.rowWeight[i] = rows.classWeight(target);
     rows.loss[i] = -rows.rowWeight[i] * static_cast<double>(rows.x[i * rows.classes + target]);
   }
-  const Reduced reduced = reduceRows(rows, o.reduction, summedRowWeights(rows.rowWeight), input.options());
-  LossOutput out{reduced.loss, {}};
+  const double divisor = summedRowWeights(rows.rowWeight);  // the mean's: summed weights of counted rows
+  const double gradScale = o.reduction == Reduction::Mean ? 1.0 / divisor : 1.0;
+  LossOutput out;
+  setRowLosses<T>(out, rows.loss, o.reduction, divisor, input.options());
   if (!needGrad) return out;
   for (int64_t i = 0; i < rows.n; ++i) {
     if (rows.y[i] == o.ignoreIndex) continue;
-    rows.grad[i * rows.classes + rows.y[i]] = static_cast<T>(-rows.rowWeight[i] * reduced.gradScale);
+    rows.grad[i * rows.classes + rows.y[i]] = static_cast<T>(-rows.rowWeight[i] * gradScale);
   }
   out.grads = {grad};
   return out;
@@ -173,8 +155,8 @@ LossOutput multiMargin(const at::Tensor& input, const at::Tensor& labels, int64_
       rows.loss[i] = sum / static_cast<double>(C);
     }
   });
-  const Reduced reduced = reduceRows(rows, o.reduction, static_cast<double>(rows.n), input.options());
-  LossOutput out{reduced.loss, {}};
+  LossOutput out;
+  setRowLosses<T>(out, rows.loss, o.reduction, static_cast<double>(rows.n), input.options());
   if (needGrad) out.grads = {grad};
   return out;
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../kernel_choice.h"
+#include "row_losses.h"
 
 namespace tl::ops::cpu {
 namespace {
@@ -61,16 +62,7 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
     }
   });
   LossOutput out;
-  if (reduction == Reduction::None) {
-    at::Tensor perPair = outputOfSize({n}, input1.options());
-    T* p = perPair.data_ptr<T>();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(losses[i]);
-    out.loss = perPair;
-  } else {
-    double total = 0;
-    for (double l : losses) total += l;
-    out.loss = scalarLoss(total * scale, input1.options());
-  }
+  setRowLosses<T>(out, losses, reduction, static_cast<double>(n), input1.options());
   if (needGrad) out.grads = {grad1, grad2};
   return out;
 }

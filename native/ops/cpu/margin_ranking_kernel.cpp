@@ -64,8 +64,7 @@ LossOutput run(const at::Tensor& input1, const at::Tensor& input2, const at::Ten
   };
   const double total = at::parallel_reduce(0, count, 32768, 0.0, body, std::plus<double>());
   LossOutput out;
-  out.loss = perElement ? losses
-                        : scalarLoss(o.reduction == Reduction::Mean ? total / count : total, input1.options());
+  setKernelLoss(out, losses, o.reduction == Reduction::Mean ? total / count : total, input1.scalar_type());
   if (needGrad) out.grads = {grad1, grad2, gradTarget};
   return out;
 }

@@ -7,22 +7,10 @@
 #include <vector>
 
 #include "../kernel_choice.h"
+#include "row_losses.h"
 
 namespace tl::ops::cpu {
 namespace {
-
-// Per-row losses to the call's result: the per-row tensor, or their sum / mean.
-template <typename T>
-at::Tensor reduceRows(const std::vector<double>& losses, Reduction reduction, const at::TensorOptions& options) {
-  if (reduction == Reduction::None) {
-    at::Tensor out = outputOfSize({static_cast<int64_t>(losses.size())}, options);
-    std::copy(losses.begin(), losses.end(), out.data_ptr<T>());
-    return out;
-  }
-  double total = 0;
-  for (double l : losses) total += l;
-  return scalarLoss(reduction == Reduction::Mean ? total / static_cast<double>(losses.size()) : total, options);
-}
 
 template <typename T>
 T logSigmoid(T x) {  // log(1 / (1 + exp(-x))) without overflow
@@ -61,7 +49,8 @@ LossOutput softMargin(const at::Tensor& input, const at::Tensor& target, const s
       losses[i] = sum / static_cast<double>(classes);
     }
   });
-  LossOutput out{reduceRows<T>(losses, reduction, input.options()), {}};
+  LossOutput out;
+  setRowLosses<T>(out, losses, reduction, static_cast<double>(n), input.options());
   if (needGrad) out.grads = {gradInput, gradTarget};
   return out;
 }
@@ -102,7 +91,8 @@ LossOutput margin(const at::Tensor& input, const at::Tensor& labels, Reduction r
       losses[i] = static_cast<double>(sum / static_cast<T>(classes));
     }
   });
-  LossOutput out{reduceRows<T>(losses, reduction, input.options()), {}};
+  LossOutput out;
+  setRowLosses<T>(out, losses, reduction, static_cast<double>(n), input.options());
   if (needGrad) out.grads = {grad};
   return out;
 }

@@ -67,8 +67,7 @@ LossOutput run(const at::Tensor& input, const at::Tensor& target, PointwiseReduc
   };
   const double total = at::parallel_reduce(0, count, 32768, 0.0, body, std::plus<double>());
   LossOutput out;
-  out.loss = perElement ? losses
-                        : scalarLoss(r.reduction == Reduction::Mean ? total / r.meanDivisor : total, input.options());
+  setKernelLoss(out, losses, r.reduction == Reduction::Mean ? total / r.meanDivisor : total, input.scalar_type());
   if (needGrad) {
     out.grads.push_back(gradInput);
     if constexpr (kTargetGrad) out.grads.push_back(gradTarget);

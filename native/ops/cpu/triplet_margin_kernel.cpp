@@ -159,11 +159,8 @@ LossOutput run(const at::Tensor& anchor, const at::Tensor& positive, const at::T
       std::plus<double>());
 
   LossOutput out;
-  if (perElement) {
-    out.loss = anchor.dim() == 1 ? losses.reshape({}) : losses;
-  } else {
-    out.loss = scalarLoss(o.reduction == Reduction::Mean ? total / rows : total, anchor.options());
-  }
+  const at::Tensor perRow = perElement && anchor.dim() == 1 ? losses.reshape({}) : losses;
+  setKernelLoss(out, perRow, o.reduction == Reduction::Mean ? total / rows : total, anchor.scalar_type());
   if (needGrad) out.grads = {gradA, gradP, gradN};
   return out;
 }
