@@ -18,3 +18,7 @@ export {
   hingeEmbeddingLossAsync, cosineEmbeddingLoss, cosineEmbeddingLossAsync,
 } from './losses/embedding';
 export { batchHardTripletLoss, batchHardTripletLossAsync, pairwiseDistance } from './losses/metric';
+export {
+  tripletLoss, tripletLossAsync, semiHardTripletLoss, semiHardTripletLossAsync, tripletLossOml, tripletLossOmlAsync,
+  tripletLossPlain, tripletLossPlainAsync,
+} from './losses/metric';

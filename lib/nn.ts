@@ -8,6 +8,7 @@ export {
   MarginRankingLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
 } from './losses/embedding';
 export { BatchHardTripletLoss } from './losses/metric';
+export { TripletLoss, TripletLossWithMiner, SemiHardTripletLoss, TripletLossOml, TripletLossPlain } from './losses/metric';
 /** Modules with parameters and an optimiser inside (lib/modules/). */
 export { CenterLoss } from './modules/center_loss';
 export { ArcFaceLoss } from './modules/arcface';

@@ -8,12 +8,14 @@ void exportEmbeddingLosses(Napi::Env env, Napi::Object exports);       // embedd
 void exportRegressionLosses(Napi::Env env, Napi::Object exports);      // regression_losses.cpp
 void exportClassificationLosses(Napi::Env env, Napi::Object exports);  // classification_losses.cpp
 void exportMetricLosses(Napi::Env env, Napi::Object exports);          // metric_losses.cpp
+void exportMiners(Napi::Env env, Napi::Object exports);                // miners.cpp
 
 inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportEmbeddingLosses(env, exports);
   exportRegressionLosses(env, exports);
   exportClassificationLosses(env, exports);
   exportMetricLosses(env, exports);  // after exportEmbeddingLosses: adds to its `reference` object
+  exportMiners(env, exports);
 }
 
 }  // namespace tl::binding
