@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "autograd_loss.h"
+#include "cpu/metric_kernels.h"
 #include "finite_check.h"
 #include "shape_checks.h"
 
@@ -82,25 +83,32 @@ at::Tensor pick(const at::Tensor& matrix, const at::Tensor& rows, const at::Tens
 void addPairGradient(at::Tensor& grad, const at::Tensor& u, const at::Tensor& squared, const at::Tensor& rows,
                      const at::Tensor& cols, const at::Tensor& coefficient, Distance distance) {
   if (rows.numel() == 0) return;
-  const at::Tensor first = u.index_select(0, rows), second = u.index_select(0, cols);  // (T, D)
-  const at::Tensor c = coefficient.unsqueeze(1);                                        // (T, 1)
-  if (distance == Distance::Cosine || distance == Distance::Dot) {
-    // D(i, j) = [1] - u_i·u_j: d/du_i = -u_j, d/du_j = -u_i.
-    grad.index_add_(0, rows, -(c * second));
-    grad.index_add_(0, cols, -(c * first));
+  const bool differences = distance == Distance::Euclidean || distance == Distance::SquaredEuclidean;
+  at::Tensor factor = coefficient;
+  if (differences) {
+    // Euclidean: d/du_i sqrt(max(d², floor)) = (u_i - u_j) / D(i, j) where d² >= floor, else 0.
+    // Squared: d/du_i max(d², 0) = 2 (u_i - u_j) where d² >= 0, else 0. (Same subgradients as
+    // autograd gives clamp_min.) u_i - u_j is exactly 0 for duplicate rows.
+    const at::Tensor d2 = pick(squared, rows, cols);
+    factor = distance == Distance::Euclidean
+                 ? at::where(d2 >= kEuclideanFloor, coefficient / d2.clamp_min(kEuclideanFloor).sqrt(), at::zeros_like(d2))
+                 : at::where(d2 >= 0, 2 * coefficient, at::zeros_like(d2));
+  }
+  // Cosine, dot: D(i, j) = [1] - u_i·u_j, d/du_i = -u_j, d/du_j = -u_i.
+  if (grad.is_cpu()) {
+    cpu::addPairGradient(grad, u, rows, cols, factor, differences);
     return;
   }
-  // Euclidean: d/du_i sqrt(max(d², floor)) = (u_i - u_j) / D(i, j) where d² >= floor, else 0.
-  // Squared: d/du_i max(d², 0) = 2 (u_i - u_j) where d² >= 0, else 0. (Same subgradients as
-  // autograd gives clamp_min.) u_i - u_j is exactly 0 for duplicate rows.
-  const at::Tensor d2 = pick(squared, rows, cols).unsqueeze(1);  // (T, 1)
-  const at::Tensor factor =
-      distance == Distance::Euclidean
-          ? at::where(d2 >= kEuclideanFloor, c / d2.clamp_min(kEuclideanFloor).sqrt(), at::zeros_like(d2))
-          : at::where(d2 >= 0, 2 * c, at::zeros_like(d2));
-  const at::Tensor g = factor * (first - second);
-  grad.index_add_(0, rows, g);
-  grad.index_add_(0, cols, -g);
+  const at::Tensor first = u.index_select(0, rows), second = u.index_select(0, cols);  // (T, D)
+  const at::Tensor f = factor.unsqueeze(1);                                             // (T, 1)
+  if (differences) {
+    const at::Tensor g = f * (first - second);
+    grad.index_add_(0, rows, g);
+    grad.index_add_(0, cols, -g);
+  } else {
+    grad.index_add_(0, rows, -(f * second));
+    grad.index_add_(0, cols, -(f * first));
+  }
 }
 
 // Same-label masks of a batch: positive excludes the diagonal.
@@ -129,6 +137,21 @@ struct Mining {
   at::Tensor losses;  // (N); 0 where not valid
 };
 
+// noPositive 'error' (OML): a RangeError naming the first anchor without a positive.
+void refuseAnchorsWithoutPositive(const at::Tensor& hasPositive, const at::Tensor& labels) {
+  if (hasPositive.all().item<bool>()) return;
+  const int64_t row = hasPositive.logical_not().nonzero()[0][0].item<int64_t>();
+  rangeError("anchor ", row, " (label ", labels[row].item<int64_t>(), ") has no positive in the batch, and ",
+             "`noPositive` is 'error' (OML refuses such batches; 'skip' leaves the anchor out)");
+}
+
+// The per-anchor losses of mined hardest distances (0 where not valid).
+void addLosses(Mining& m, const std::optional<double>& margin) {
+  m.hinge = m.positiveDistance - m.negativeDistance;
+  if (margin) m.hinge = m.hinge + *margin;
+  m.losses = at::where(m.valid, hingeLosses(m.hinge, margin), at::zeros_like(m.hinge));
+}
+
 Mining mine(const at::Tensor& distances, const at::Tensor& labels, const BatchHardTripletOptions& options) {
   constexpr double inf = std::numeric_limits<double>::infinity();
   const int64_t n = distances.size(0);
@@ -136,11 +159,7 @@ Mining mine(const at::Tensor& distances, const at::Tensor& labels, const BatchHa
   Mining m;
   m.hasPositive = masks.positive.any(1);
   m.hasNegative = masks.negative.any(1);
-  if (options.noPositive == NoPositive::Error && !m.hasPositive.all().item<bool>()) {
-    const int64_t row = m.hasPositive.logical_not().nonzero()[0][0].item<int64_t>();
-    rangeError("anchor ", row, " (label ", labels[row].item<int64_t>(), ") has no positive in the batch, and ",
-               "`noPositive` is 'error' (OML refuses such batches; 'skip' leaves the anchor out)");
-  }
+  if (options.noPositive == NoPositive::Error) refuseAnchorsWithoutPositive(m.hasPositive, labels);
   if (options.noPositive == NoPositive::Self) {
     // fast-reid: an anchor without positives is its own positive, at D(a, a)
     const at::Tensor eye = at::eye(n, labels.options().dtype(at::kBool));
@@ -161,9 +180,7 @@ Mining mine(const at::Tensor& distances, const at::Tensor& labels, const BatchHa
   const at::Tensor zeros = at::zeros({n}, distances.options());
   m.positiveDistance = at::where(m.valid, split ? at::amax(positiveScores, 1) : std::get<0>(hardestPositive), zeros);
   m.negativeDistance = at::where(m.valid, split ? at::amin(negativeScores, 1) : std::get<0>(hardestNegative), zeros);
-  m.hinge = m.positiveDistance - m.negativeDistance;
-  if (options.margin) m.hinge = m.hinge + *options.margin;
-  m.losses = at::where(m.valid, hingeLosses(m.hinge, options.margin), zeros);
+  addLosses(m, options.margin);
   return m;
 }
 
@@ -233,19 +250,37 @@ BatchHardTripletOutput batchHardTripletLoss(const at::Tensor& embeddings, const 
   checkInputs(embeddings, labels, options.margin, options.allowNonFinite);
   at::NoGradGuard noGrad;
   const Prepared d = prepareDistances(embeddings, options.distance);
-  const Mining m = mine(d.distances, labels, options);
+  Mining m;
+  MinedPairs positives, negatives;
+  if (d.distances.is_cpu()) {
+    // one fused pass per row (cpu/batch_hard_kernel.h)
+    const cpu::HardestPerRow h = cpu::hardestPerRow(d.distances, labels, options.noPositive, options.ties == Ties::Split);
+    if (options.noPositive == NoPositive::Error) refuseAnchorsWithoutPositive(h.hasPositive, labels);
+    m.hasPositive = h.hasPositive;
+    m.hasNegative = h.hasNegative;
+    m.valid = h.valid;
+    m.positiveDistance = h.positiveDistance;
+    m.negativeDistance = h.negativeDistance;
+    addLosses(m, options.margin);
+    positives = {h.positiveRows, h.positiveCols, h.positiveShare};
+    negatives = {h.negativeRows, h.negativeCols, h.negativeShare};
+  } else {
+    m = mine(d.distances, labels, options);
+    positives = hardestPairs(d.distances, m.positive, m.positiveDistance, m.positiveIndex, m.valid, options.ties);
+    negatives = hardestPairs(d.distances, m.negative, m.negativeDistance, m.negativeIndex, m.valid, options.ties);
+  }
   BatchHardTripletOutput out{{reduceOverValid(m, options.reduction), {}}, statsOf(m)};
   if (!needGrad) return out;
 
   // d(reduced loss)/d(loss_i) times d(loss_i)/d(hinge_i), 0 for anchors that are not valid.
   const at::Tensor weight = hingeWeight(m.hinge, options.margin) * m.valid.to(m.hinge.scalar_type()) *
                             reductionScale(options.reduction, std::max<int64_t>(out.stats.validAnchors, 1));
-  at::Tensor gradU = at::zeros_like(d.u);
+  at::Tensor gradU = at::zeros(d.u.sizes(), d.u.options());  // contiguous, for the CPU kernel
   const Distance distance = options.distance.distance;
-  const MinedPairs p = hardestPairs(d.distances, m.positive, m.positiveDistance, m.positiveIndex, m.valid, options.ties);
-  addPairGradient(gradU, d.u, d.squared, p.rows, p.cols, weight.index_select(0, p.rows) * p.share, distance);
-  const MinedPairs n = hardestPairs(d.distances, m.negative, m.negativeDistance, m.negativeIndex, m.valid, options.ties);
-  addPairGradient(gradU, d.u, d.squared, n.rows, n.cols, -weight.index_select(0, n.rows) * n.share, distance);
+  addPairGradient(gradU, d.u, d.squared, positives.rows, positives.cols,
+                  weight.index_select(0, positives.rows) * positives.share, distance);
+  addPairGradient(gradU, d.u, d.squared, negatives.rows, negatives.cols,
+                  -weight.index_select(0, negatives.rows) * negatives.share, distance);
   out.output.grads.push_back(normalizesRows(options.distance) ? normalizeRowsBackward(gradU, embeddings, d.u) : gradU);
   return out;
 }
@@ -330,10 +365,12 @@ TripletTerms tripletTerms(const at::Tensor& distances, const MinedIndices& t, co
 }
 
 BatchHardStats tripletStats(const at::Tensor& labels, const MinedIndices& t, const TripletTerms& terms) {
-  const LabelMasks masks = labelMasks(labels);
+  // whether each row has a positive / a negative, from the label counts (no (N, N) mask)
+  const auto unique = at::_unique2(labels, /*sorted=*/true, /*return_inverse=*/true, /*return_counts=*/true);
+  const at::Tensor sameLabel = std::get<2>(unique).index_select(0, std::get<1>(unique).reshape(-1));
   const at::Tensor all = at::ones_like(terms.losses, terms.losses.options().dtype(at::kBool));
   BatchHardStats stats = statsOf(all, terms.losses, terms.positiveDistance, terms.negativeDistance,
-                                 masks.positive.any(1), masks.negative.any(1));
+                                 sameLabel > 1, sameLabel < labels.numel());
   stats.triplets = stats.validAnchors;
   stats.validAnchors = t.anchors.numel() == 0 ? 0 : std::get<0>(at::_unique(t.anchors)).numel();
   return stats;
@@ -352,7 +389,7 @@ TripletLossOutput tripletLoss(const at::Tensor& embeddings, const at::Tensor& la
   TripletLossOutput out{{reduceTriplets(terms.losses, options.reduction), {}}, tripletStats(labels, t, terms)};
   if (!needGrad) return out;
   const at::Tensor weight = hingeWeight(terms.hinge, options.margin) * tripletScale(terms.losses, options.reduction);
-  at::Tensor gradU = at::zeros_like(d.u);
+  at::Tensor gradU = at::zeros(d.u.sizes(), d.u.options());  // contiguous, for the CPU kernel
   addPairGradient(gradU, d.u, d.squared, t.anchors, t.positives, weight, options.distance.distance);
   addPairGradient(gradU, d.u, d.squared, t.anchors, t.negatives, -weight, options.distance.distance);
   out.output.grads.push_back(normalizesRows(options.distance) ? normalizeRowsBackward(gradU, embeddings, d.u) : gradU);

@@ -1,5 +1,6 @@
 #include "miners.h"
 
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -67,42 +68,56 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // allTriplets without maxTriplets refuses to list more than this many triplets (1.6 GB as int64).
 constexpr int64_t kMaxListedTriplets = int64_t{1} << 26;
 
-// The batch as the loops read it: a CPU double copy of the distances and the labels.
+// The labels and the distances as the loops read them (CPU, contiguous).
+struct Inputs {
+  at::Tensor distances, labels, refLabels;  // distances undefined for label-only miners
+  bool self = true;  // the candidates are the batch: a row is not its own positive
+};
+
+// A view of Inputs in the distances' dtype.
+template <typename scalar_t>
 struct Batch {
-  at::Tensor distanceStore, labelStore, refStore;
-  const double* d = nullptr;  // (n, m) row-major; null for label-only miners
+  const scalar_t* d = nullptr;  // (n, m) row-major; null for label-only miners
   const int64_t* label = nullptr;
   const int64_t* ref = nullptr;
   int64_t n = 0, m = 0;
-  bool self = true;  // the candidates are the batch: a row is not its own positive
+  bool self = true;
 
-  double at(int64_t i, int64_t j) const { return d[i * m + j]; }
+  explicit Batch(const Inputs& in)
+      : d(in.distances.defined() ? in.distances.data_ptr<scalar_t>() : nullptr),
+        label(in.labels.data_ptr<int64_t>()),
+        ref(in.refLabels.data_ptr<int64_t>()),
+        n(in.labels.size(0)),
+        m(in.refLabels.size(0)),
+        self(in.self) {}
+
+  double at(int64_t i, int64_t j) const { return static_cast<double>(d[i * m + j]); }
   bool isPositive(int64_t i, int64_t j) const { return ref[j] == label[i] && !(self && i == j); }
   bool isNegative(int64_t i, int64_t j) const { return ref[j] != label[i]; }
 };
 
-Batch prepare(const MiningInput& input, bool needDistances) {
-  Batch b;
-  b.labelStore = input.labels.to(at::kCPU, at::kLong).contiguous();
-  if (b.labelStore.dim() != 1) rangeError("`labels` must be 1-dimensional, got shape ", input.labels.sizes());
-  b.n = b.labelStore.size(0);
+Inputs prepare(const MiningInput& input, bool needDistances) {
+  Inputs b;
+  b.labels = input.labels.to(at::kCPU, at::kLong).contiguous();
+  if (b.labels.dim() != 1) rangeError("`labels` must be 1-dimensional, got shape ", input.labels.sizes());
   b.self = !input.refLabels.defined();
-  b.refStore = b.self ? b.labelStore : input.refLabels.to(at::kCPU, at::kLong).contiguous();
-  if (b.refStore.dim() != 1) rangeError("`refLabels` must be 1-dimensional, got shape ", input.refLabels.sizes());
-  b.m = b.refStore.size(0);
+  b.refLabels = b.self ? b.labels : input.refLabels.to(at::kCPU, at::kLong).contiguous();
+  if (b.refLabels.dim() != 1) rangeError("`refLabels` must be 1-dimensional, got shape ", input.refLabels.sizes());
+  const int64_t n = b.labels.size(0), m = b.refLabels.size(0);
   if (input.distances.defined()) {
     const at::Tensor& d = input.distances;
-    if (d.dim() != 2 || d.size(0) != b.n || d.size(1) != b.m) {
-      rangeError("`distances` must have shape [", b.n, ", ", b.m, "] (labels x ", b.self ? "labels" : "refLabels",
+    if (d.dim() != 2 || d.size(0) != n || d.size(1) != m) {
+      rangeError("`distances` must have shape [", n, ", ", m, "] (labels x ", b.self ? "labels" : "refLabels",
                  "), got ", d.sizes());
     }
     if (needDistances) {
-      b.distanceStore = d.detach().to(at::kCPU, at::kDouble).contiguous();
-      b.d = b.distanceStore.data_ptr<double>();
+      b.distances = d.detach().to(at::kCPU).contiguous();
+      if (!at::isFloatingType(b.distances.scalar_type()) || b.distances.scalar_type() == at::kHalf ||
+          b.distances.scalar_type() == at::kBFloat16) {
+        b.distances = b.distances.to(at::kFloat);
+      }
     }
   }
-  b.label = b.labelStore.data_ptr<int64_t>();
-  b.ref = b.refStore.data_ptr<int64_t>();
   return b;
 }
 
@@ -138,8 +153,8 @@ MinedIndices tripletsOf(const at::Tensor& t) {
 
 // The nearest (or farthest) candidate of row a among those `accept` lets through; -1 if none.
 // Ties go to the lowest index, as torch.argmin / argmax do.
-template <typename Accept>
-int64_t extreme(const Batch& b, int64_t a, bool nearest, const Accept& accept) {
+template <typename B, typename Accept>
+int64_t extreme(const B& b, int64_t a, bool nearest, const Accept& accept) {
   int64_t best = -1;
   double bestValue = nearest ? kInf : -kInf;
   for (int64_t j = 0; j < b.m; ++j) {
@@ -153,7 +168,8 @@ int64_t extreme(const Batch& b, int64_t a, bool nearest, const Accept& accept) {
   return best;
 }
 
-MinedIndices batchHard(const Batch& b, NoPositive noPositive) {
+template <typename B>
+MinedIndices batchHard(const B& b, NoPositive noPositive) {
   if (noPositive == NoPositive::Self && !b.self) {
     rangeError("`noPositive: 'self'` needs the batch as its own reference set (no `refLabels`)");
   }
@@ -176,15 +192,16 @@ MinedIndices batchHard(const Batch& b, NoPositive noPositive) {
 }
 
 // Candidates of row a that pass `accept`, in index order.
-template <typename Accept>
-std::vector<int64_t> candidates(const Batch& b, const Accept& accept) {
+template <typename B, typename Accept>
+std::vector<int64_t> candidates(const B& b, const Accept& accept) {
   std::vector<int64_t> out;
   for (int64_t j = 0; j < b.m; ++j)
     if (accept(j)) out.push_back(j);
   return out;
 }
 
-MinedIndices batchEasyHard(const Batch& b, Strategy pos, Strategy neg) {
+template <typename B>
+MinedIndices batchEasyHard(const B& b, Strategy pos, Strategy neg) {
   if (pos == Strategy::SemiHard && neg == Strategy::SemiHard) {
     rangeError("`posStrategy` and `negStrategy` cannot both be 'semihard' (each is defined by the other's hardest)");
   }
@@ -222,7 +239,8 @@ MinedIndices batchEasyHard(const Batch& b, Strategy pos, Strategy neg) {
 // the row: O(M log K) for K positives. A negative v counts for the positives whose distance is
 // below v; bucket[c] keeps the nearest negative that exceeds exactly c of the sorted positive
 // distances, and a positive's answer is the minimum over the buckets above its rank.
-MinedIndices semiHard(const Batch& b, SemiHardFallback fallback) {
+template <typename B>
+MinedIndices semiHard(const B& b, SemiHardFallback fallback) {
   return tripletsOf(collect(b.n, 3, [&](int64_t a, std::vector<int64_t>& out) {
     std::vector<int64_t> positives = candidates(b, [&](int64_t j) { return b.isPositive(a, j); });
     if (positives.empty()) return;
@@ -246,7 +264,9 @@ MinedIndices semiHard(const Batch& b, SemiHardFallback fallback) {
         farthest = j;
         farthestValue = v;
       }
-      const size_t below = static_cast<size_t>(std::lower_bound(thresholds.begin(), thresholds.end(), v) - thresholds.begin());
+      // most negatives are beyond every positive: skip the search for them
+      const size_t below = v > thresholds.back() ? k
+                           : static_cast<size_t>(std::lower_bound(thresholds.begin(), thresholds.end(), v) - thresholds.begin());
       if (v < bucketValue[below]) {
         bucketValue[below] = v;
         bucketIndex[below] = j;
@@ -286,7 +306,8 @@ bool keepsMargin(MarginType type, double gap, double margin) {
   return false;
 }
 
-MinedIndices tripletMargin(const Batch& b, MarginType type, double margin) {
+template <typename B>
+MinedIndices tripletMargin(const B& b, MarginType type, double margin) {
   return tripletsOf(collect(b.n, 3, [&](int64_t a, std::vector<int64_t>& out) {
     const auto positives = candidates(b, [&](int64_t j) { return b.isPositive(a, j); });
     const auto negatives = candidates(b, [&](int64_t j) { return b.isNegative(a, j); });
@@ -297,8 +318,8 @@ MinedIndices tripletMargin(const Batch& b, MarginType type, double margin) {
 }
 
 // The k candidates of row a that `accept` lets through, nearest (or farthest) first.
-template <typename Accept>
-std::vector<int64_t> nearestK(const Batch& b, int64_t a, int64_t k, bool nearest, const Accept& accept) {
+template <typename B, typename Accept>
+std::vector<int64_t> nearestK(const B& b, int64_t a, int64_t k, bool nearest, const Accept& accept) {
   std::vector<int64_t> c = candidates(b, accept);
   const auto count = std::min<size_t>(static_cast<size_t>(k), c.size());
   std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(count), c.end(), [&](int64_t x, int64_t y) {
@@ -309,7 +330,8 @@ std::vector<int64_t> nearestK(const Batch& b, int64_t a, int64_t k, bool nearest
   return c;
 }
 
-MinedIndices nHard(const Batch& b, int64_t k) {
+template <typename B>
+MinedIndices nHard(const B& b, int64_t k) {
   if (k < 1) rangeError("`k` must be an integer >= 1, got ", k);
   return tripletsOf(collect(b.n, 3, [&](int64_t a, std::vector<int64_t>& out) {
     const auto positives = nearestK(b, a, k, false, [&](int64_t j) { return b.isPositive(a, j); });
@@ -319,7 +341,8 @@ MinedIndices nHard(const Batch& b, int64_t k) {
   }));
 }
 
-MinedIndices pairMargin(const Batch& b, double posMargin, double negMargin) {
+template <typename B>
+MinedIndices pairMargin(const B& b, double posMargin, double negMargin) {
   const at::Tensor p = collect(b.n, 2, [&](int64_t a, std::vector<int64_t>& out) {
     for (int64_t j = 0; j < b.m; ++j)
       if (b.isPositive(a, j) && b.at(a, j) > posMargin) push(out, a, j);
@@ -350,7 +373,8 @@ struct TripletCounts {
   std::vector<int64_t> positives, negatives, prefix;  // prefix: n + 1 entries
 };
 
-TripletCounts countTriplets(const Batch& b, const Classes& classes) {
+template <typename B>
+TripletCounts countTriplets(const B& b, const Classes& classes) {
   TripletCounts c;
   c.prefix.push_back(0);
   for (int64_t a = 0; a < b.n; ++a) {
@@ -379,7 +403,8 @@ at::Tensor sampleDistinct(int64_t total, int64_t count) {
   return std::get<0>(chosen.index_select(0, keep).sort());
 }
 
-MinedIndices allTriplets(const Batch& b, std::optional<int64_t> maxTriplets) {
+template <typename B>
+MinedIndices allTriplets(const B& b, std::optional<int64_t> maxTriplets) {
   Classes classes;
   for (int64_t j = 0; j < b.m; ++j) classes.members[b.ref[j]].push_back(j);
   const TripletCounts counts = countTriplets(b, classes);
@@ -425,17 +450,22 @@ MinedIndices allTriplets(const Batch& b, std::optional<int64_t> maxTriplets) {
 MinedIndices mine(const MiningInput& input, const MinerOptions& options) {
   const bool needDistances = options.kind != MinerKind::AllTriplets;
   if (needDistances && !input.distances.defined()) rangeError("the miner needs `embeddings` or `distances`");
-  const Batch b = prepare(input, needDistances);
-  switch (options.kind) {
-    case MinerKind::BatchHard: return batchHard(b, options.noPositive);
-    case MinerKind::BatchEasyHard: return batchEasyHard(b, options.posStrategy, options.negStrategy);
-    case MinerKind::SemiHard: return semiHard(b, options.fallback);
-    case MinerKind::TripletMargin: return tripletMargin(b, options.type, options.margin);
-    case MinerKind::AllTriplets: return allTriplets(b, options.maxTriplets);
-    case MinerKind::NHard: return nHard(b, options.k);
-    case MinerKind::PairMargin: return pairMargin(b, options.posMargin, options.negMargin);
-  }
-  return {};
+  const Inputs in = prepare(input, needDistances);
+  if (!needDistances) return allTriplets(Batch<float>(Inputs{{}, in.labels, in.refLabels, in.self}), options.maxTriplets);
+  MinedIndices out;
+  AT_DISPATCH_FLOATING_TYPES(in.distances.scalar_type(), "mine", [&] {
+    const Batch<scalar_t> b(in);
+    switch (options.kind) {
+      case MinerKind::BatchHard: out = batchHard(b, options.noPositive); break;
+      case MinerKind::BatchEasyHard: out = batchEasyHard(b, options.posStrategy, options.negStrategy); break;
+      case MinerKind::SemiHard: out = semiHard(b, options.fallback); break;
+      case MinerKind::TripletMargin: out = tripletMargin(b, options.type, options.margin); break;
+      case MinerKind::NHard: out = nHard(b, options.k); break;
+      case MinerKind::PairMargin: out = pairMargin(b, options.posMargin, options.negMargin); break;
+      case MinerKind::AllTriplets: break;
+    }
+  });
+  return out;
 }
 
 }  // namespace tl::ops

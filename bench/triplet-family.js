@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Batch-hard and semi-hard triplet losses at N = 1024, D = 512 on the CPU, forward + backward:
+// this package (F.batchHardTripletLoss, F.semiHardTripletLoss) against the Python ways of
+// writing them (bench/triplet_family.py: the source document's per-row loop, the vectorised
+// masked version) and the floor, one (N x D) @ (D x N) torch.mm in Python (same libtorch 1.13).
+//
+//   node bench/triplet-family.js [--threads T] [--repeats R] [--n N] [--d D] [--python PATH]
+//
+// Needs build/Release and dist/ (npm run build). Prints a markdown table with every ratio.
+'use strict';
+const { execFileSync } = require('child_process');
+const os = require('os');
+const path = require('path');
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const threads = Number(flag('threads', Math.min(os.cpus().length, 2)));
+const repeats = Number(flag('repeats', 20));
+const n = Number(flag('n', 1024));
+const d = Number(flag('d', 512));
+const python = flag('python', '/usr/bin/python3');
+
+const torch = require(path.join(__dirname, '..', 'dist', 'index.js'));
+torch.setNumThreads(threads);
+
+function medianUs(fn, count) {
+  fn();
+  fn();
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+// P x K = 4 identities, standard normal embeddings (the values do not change the cost)
+let seed = 1;
+const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+const embeddings = { data: Float32Array.from({ length: n * d }, () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand())), shape: [n, d] };
+const labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 4));
+
+const addon = {
+  batchHard: medianUs(() => torch.F.batchHardTripletLoss(embeddings, labels, { margin: 0.3 }), repeats),
+  semiHard: medianUs(() => torch.F.semiHardTripletLoss(embeddings, labels, { margin: 1 }), repeats),
+};
+const py = JSON.parse(execFileSync(python, [path.join(__dirname, 'triplet_family.py'), String(n), String(d), String(threads), String(repeats)],
+  { encoding: 'utf8' }));
+
+const ms = (us) => (us / 1000).toFixed(2);
+const x = (v) => `${v.toFixed(2)}x`;
+const rows = [
+  ['batch-hard', addon.batchHard, py.batchHardLoop, py.batchHardVectorised],
+  ['semi-hard', addon.semiHard, py.semiHardLoop, py.semiHardVectorised],
+];
+console.log(`N = ${n}, D = ${d}, CPU, ${threads} thread(s), median of ${repeats}; PyTorch ${py.torch}; floor: torch.mm (N x D) @ (D x N) in Python = ${ms(py.floor)} ms\n`);
+console.log('| loss (fwd+bwd) | this package ms | per-row loop (Python) ms | vectorised (Python) ms | package / floor | loop / package | vectorised / package |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const [name, ours, loop, vec] of rows) {
+  console.log(`| ${name} | ${ms(ours)} | ${ms(loop)} | ${ms(vec)} | ${x(ours / py.floor)} | ${x(loop / ours)} | ${x(vec / ours)} |`);
+}
