@@ -65,7 +65,7 @@ Prepared prepareDistances(const at::Tensor& embeddings, const DistanceOptions& o
   p.u = normalizesRows(options) ? normalizeRows(embeddings) : embeddings;
   if (options.distance == Distance::Euclidean || options.distance == Distance::SquaredEuclidean) {
     p.squared = squaredDistances(p.u, p.u);
-    p.distances = options.distance == Distance::Euclidean ? p.squared.clamp_min(kEuclideanFloor).sqrt()
+    p.distances = options.distance == Distance::Euclidean ? p.squared.clamp_min(kEuclideanFloor).sqrt_()
                                                           : p.squared.clamp_min(0);
   } else {
     p.distances = distanceMatrixOfPrepared(p.u, p.u, options.distance);

@@ -264,9 +264,14 @@ MinedIndices semiHard(const B& b, SemiHardFallback fallback) {
         farthest = j;
         farthestValue = v;
       }
-      // most negatives are beyond every positive: skip the search for them
-      const size_t below = v > thresholds.back() ? k
-                           : static_cast<size_t>(std::lower_bound(thresholds.begin(), thresholds.end(), v) - thresholds.begin());
+      // the number of positive distances below v: a branch-free count for the usual few
+      // positives (K <= 8 in P x K batches), a binary search beyond
+      size_t below = 0;
+      if (k <= 8) {
+        for (size_t c = 0; c < k; ++c) below += thresholds[c] < v ? 1 : 0;
+      } else {
+        below = static_cast<size_t>(std::lower_bound(thresholds.begin(), thresholds.end(), v) - thresholds.begin());
+      }
       if (v < bucketValue[below]) {
         bucketValue[below] = v;
         bucketIndex[below] = j;
