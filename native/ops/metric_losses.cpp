@@ -63,6 +63,11 @@ struct Prepared {
 Prepared prepareDistances(const at::Tensor& embeddings, const DistanceOptions& options) {
   Prepared p;
   p.u = normalizesRows(options) ? normalizeRows(embeddings) : embeddings;
+  if (auto symmetric = cpu::symmetricDistances(p.u, options.distance)) {
+    p.squared = symmetric->squared;
+    p.distances = symmetric->distances;
+    return p;
+  }
   if (options.distance == Distance::Euclidean || options.distance == Distance::SquaredEuclidean) {
     p.squared = squaredDistances(p.u, p.u);
     p.distances = options.distance == Distance::Euclidean ? p.squared.clamp_min(kEuclideanFloor).sqrt_()

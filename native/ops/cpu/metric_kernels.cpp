@@ -3,6 +3,13 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
+
+#include <limits>
+#include <type_traits>
+
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace tl::ops::cpu {
@@ -122,6 +129,82 @@ void accumulatePairs(scalar_t* grad, const scalar_t* u, int64_t dim, const int64
 }
 
 }  // namespace
+
+namespace {
+
+// Fortran BLAS syrk (C = alpha A^T A + beta C for column-major A), found at run time in the BLAS
+// libtorch loaded (libblas.so.3 / OpenBLAS): ATen has no symmetric product.
+template <typename T>
+using Syrk = void (*)(const char*, const char*, const int*, const int*, const T*, const T*, const int*, const T*, T*,
+                      const int*);
+
+template <typename T>
+Syrk<T> findSyrk() {
+  static const Syrk<T> found = [] {
+    const char* symbol = std::is_same_v<T, float> ? "ssyrk_" : "dsyrk_";
+    for (const char* library : {"libblas.so.3", "libopenblas.so.0", "libmkl_rt.so"}) {
+      if (void* handle = dlopen(library, RTLD_LAZY | RTLD_NOLOAD)) {
+        if (void* f = dlsym(handle, symbol)) return reinterpret_cast<Syrk<T>>(f);
+      }
+    }
+    return static_cast<Syrk<T>>(nullptr);
+  }();
+  return found;
+}
+
+template <typename T>
+std::optional<SymmetricDistances> symmetric(const at::Tensor& u, Distance distance) {
+  const Syrk<T> syrk = findSyrk<T>();
+  const int64_t n = u.size(0), dim = u.size(1);
+  if (syrk == nullptr || n > 46340 || dim > std::numeric_limits<int>::max()) return std::nullopt;
+  // Row-major u (n, dim) is column-major A (dim, n): A^T A = u u^T. uplo 'U' fills column-major
+  // C(i, j), i <= j, i.e. the row-major lower triangle gram[j * n + i], j >= i.
+  at::Tensor gram = at::zeros({n, n}, u.options());
+  const int nn = static_cast<int>(n), kk = static_cast<int>(dim);
+  const T one = 1, zero = 0;
+  syrk("U", "T", &nn, &kk, &one, u.data_ptr<T>(), &kk, &zero, gram.data_ptr<T>(), &nn);
+  const T* g = gram.data_ptr<T>();
+  const bool euclidean = distance == Distance::Euclidean || distance == Distance::SquaredEuclidean;
+  SymmetricDistances out;
+  out.distances = at::empty({n, n}, u.options());
+  if (euclidean) out.squared = at::empty({n, n}, u.options());
+  T* dist = out.distances.data_ptr<T>();
+  T* sq = euclidean ? out.squared.data_ptr<T>() : nullptr;
+  // Both halves from the lower triangle, tile by tile so that the transposed writes stay in cache.
+  constexpr int64_t tile = 64;
+  at::parallel_for(0, (n + tile - 1) / tile, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t bi = begin; bi < end; ++bi) {
+      for (int64_t bj = 0; bj <= bi; ++bj) {
+        for (int64_t i = bi * tile; i < std::min(n, (bi + 1) * tile); ++i) {
+          for (int64_t j = bj * tile; j < std::min(bj == bi ? i + 1 : n, (bj + 1) * tile); ++j) {
+            const T product = g[i * n + j];
+            T value;
+            if (euclidean) {
+              // ||u_i||² + ||u_j||² - 2 u_i·u_j; a row's distance to itself is exactly 0
+              const T d2 = i == j ? T(0) : g[i * n + i] + g[j * n + j] - 2 * product;
+              sq[i * n + j] = sq[j * n + i] = d2;
+              value = distance == Distance::Euclidean ? std::sqrt(std::max(d2, static_cast<T>(kEuclideanFloor)))
+                                                      : std::max(d2, T(0));
+            } else {
+              value = distance == Distance::Cosine ? 1 - product : -product;
+            }
+            dist[i * n + j] = dist[j * n + i] = value;
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+std::optional<SymmetricDistances> symmetricDistances(const at::Tensor& u, Distance distance) {
+  if (!u.is_cpu() || !u.is_contiguous() || u.dim() != 2) return std::nullopt;
+  if (u.scalar_type() == at::kFloat) return symmetric<float>(u, distance);
+  if (u.scalar_type() == at::kDouble) return symmetric<double>(u, distance);
+  return std::nullopt;
+}
 
 void addPairGradient(at::Tensor& grad, const at::Tensor& u, const at::Tensor& rows, const at::Tensor& cols,
                      const at::Tensor& factor, bool differences) {

@@ -5,10 +5,15 @@
 //                     hardest positive and negative and counts their ties (~12 masked (N, N) ops)
 //   addPairGradient   the closed-form backward over mined pairs, accumulated row by row without
 //                     the (T, D) gathers and index_add of the generic version
+//   symmetricDistances  the (N, N) distance matrix of a batch with itself from BLAS syrk (half the
+//                     flops of a matrix product) and one fused pass for norms, clamp and sqrt
 #pragma once
 #include <ATen/ATen.h>
 
+#include <optional>
+
 #include "../miners.h"
+#include "../pairwise_distance.h"
 
 namespace tl::ops::cpu {
 
@@ -30,6 +35,14 @@ HardestPerRow hardestPerRow(const at::Tensor& distances, const at::Tensor& label
 //   differences (Euclidean kinds):  grad[r] += f (u_r - u_c),  grad[c] -= f (u_r - u_c)
 //   products (cosine, dot):         grad[r] -= f u_c,          grad[c] -= f u_r
 // grad and u (N, D) contiguous CPU of one float dtype, rows / cols int64, factor (T) of u's dtype.
+// The distances of the rows of u among themselves, as distanceMatrixOfPrepared(u, u, distance)
+// and, for the Euclidean kinds, the unclamped squared distances (diagonal exactly 0). nullopt
+// when u is not a contiguous CPU float/double matrix or no BLAS syrk is loaded.
+struct SymmetricDistances {
+  at::Tensor squared, distances;
+};
+std::optional<SymmetricDistances> symmetricDistances(const at::Tensor& u, Distance distance);
+
 void addPairGradient(at::Tensor& grad, const at::Tensor& u, const at::Tensor& rows, const at::Tensor& cols,
                      const at::Tensor& factor, bool differences);
 
