@@ -4,7 +4,7 @@ the two ways Python users write them, forward + backward, and the matrix-product
 
     /usr/bin/python3 bench/triplet_family.py N D THREADS REPEATS
 
-prints one JSON object of median microseconds per call. Our own code of the formulas:
+prints one JSON object of {median, min} microseconds per call. Our own code of the formulas:
 - loop: the source document's open-reid TripletLoss (Hermans et al. 2017) - a Python loop over
   the rows taking max / min of the masked row, then MarginRankingLoss; semi-hard the same way,
   one row at a time (FaceNet / TF-Addons semantics).
@@ -73,7 +73,9 @@ def semi_hard_vectorised(x, labels, margin=1.0):
     return F.relu(ap - torch.where(farther.any(1), outside, inside) + margin).mean()
 
 
-def median_us(fn, repeats):
+def timings_us(fn, repeats):
+    """{median, min} microseconds per call after two warm-up calls (min: the least disturbed
+    call, the better estimate on a shared machine)."""
     fn()
     fn()
     times = []
@@ -82,7 +84,7 @@ def median_us(fn, repeats):
         fn()
         times.append(time.perf_counter() - t)
     times.sort()
-    return times[len(times) // 2] * 1e6
+    return {"median": times[len(times) // 2] * 1e6, "min": times[0] * 1e6}
 
 
 def main():
@@ -102,8 +104,8 @@ def main():
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for name, fn in [("batchHardLoop", batch_hard_loop), ("batchHardVectorised", batch_hard_vectorised),
                      ("semiHardLoop", semi_hard_loop), ("semiHardVectorised", semi_hard_vectorised)]:
-        out[name] = median_us(step(fn), max(3, repeats // 4) if "Loop" in name else repeats)
-    out["floor"] = median_us(lambda: torch.mm(x, x.t()), repeats * 4)
+        out[name] = timings_us(step(fn), max(3, repeats // 4) if "Loop" in name else repeats)
+    out["floor"] = timings_us(lambda: torch.mm(x, x.t()), repeats * 4)
     print(json.dumps(out))
 
 

@@ -56,6 +56,7 @@ at::Tensor hingeWeight(const at::Tensor& hinge, const std::optional<double>& mar
 
 // The rows after the optional normalisation, their distance matrix and, for the Euclidean kinds,
 // the unclamped squared distances the closed-form backward needs.
+// squared: read at (max(row, col), min(row, col)); the symmetric CPU kernel fills only the lower triangle.
 struct Prepared {
   at::Tensor u, squared, distances;
 };
@@ -94,7 +95,8 @@ void addPairGradient(at::Tensor& grad, const at::Tensor& u, const at::Tensor& sq
     // Euclidean: d/du_i sqrt(max(d², floor)) = (u_i - u_j) / D(i, j) where d² >= floor, else 0.
     // Squared: d/du_i max(d², 0) = 2 (u_i - u_j) where d² >= 0, else 0. (Same subgradients as
     // autograd gives clamp_min.) u_i - u_j is exactly 0 for duplicate rows.
-    const at::Tensor d2 = pick(squared, rows, cols);
+    // the lower triangle: the symmetric kernel fills only that one
+    const at::Tensor d2 = pick(squared, at::maximum(rows, cols), at::minimum(rows, cols));
     factor = distance == Distance::Euclidean
                  ? at::where(d2 >= kEuclideanFloor, coefficient / d2.clamp_min(kEuclideanFloor).sqrt(), at::zeros_like(d2))
                  : at::where(d2 >= 0, 2 * coefficient, at::zeros_like(d2));

@@ -235,14 +235,34 @@ MinedIndices batchEasyHard(const B& b, Strategy pos, Strategy neg) {
           n.select(1, 0).contiguous()};
 }
 
+// The candidates of each label in index order, to find an anchor's r-th positive or negative
+// in O(log K) without listing them.
+struct Classes {
+  std::unordered_map<int64_t, std::vector<int64_t>> members;
+
+  template <typename B>
+  explicit Classes(const B& b) {
+    for (int64_t j = 0; j < b.m; ++j) members[b.ref[j]].push_back(j);
+  }
+
+  const std::vector<int64_t>& of(int64_t label) const {
+    static const std::vector<int64_t> none;
+    const auto it = members.find(label);
+    return it == members.end() ? none : it->second;
+  }
+};
+
 // For every positive p of anchor a, the nearest negative with D(a, n) > D(a, p), in one pass over
 // the row: O(M log K) for K positives. A negative v counts for the positives whose distance is
 // below v; bucket[c] keeps the nearest negative that exceeds exactly c of the sorted positive
 // distances, and a positive's answer is the minimum over the buckets above its rank.
 template <typename B>
 MinedIndices semiHard(const B& b, SemiHardFallback fallback) {
+  const Classes classes(b);
   return tripletsOf(collect(b.n, 3, [&](int64_t a, std::vector<int64_t>& out) {
-    std::vector<int64_t> positives = candidates(b, [&](int64_t j) { return b.isPositive(a, j); });
+    std::vector<int64_t> positives;
+    for (int64_t j : classes.of(b.label[a]))
+      if (!(b.self && j == a)) positives.push_back(j);
     if (positives.empty()) return;
     std::vector<int64_t> order(positives.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
@@ -258,9 +278,8 @@ MinedIndices semiHard(const B& b, SemiHardFallback fallback) {
     double farthestValue = -kInf;
     for (int64_t j = 0; j < b.m; ++j) {
       if (!b.isNegative(a, j)) continue;
-      const double v = b.at(a, j);
-      if (std::isnan(v)) continue;
-      if (farthest < 0 || v > farthestValue) {
+      const double v = b.at(a, j);  // NaN (allowNonFinite) compares false everywhere below: ignored
+      if (v > farthestValue) {
         farthest = j;
         farthestValue = v;
       }
@@ -362,17 +381,6 @@ MinedIndices pairMargin(const B& b, double posMargin, double negMargin) {
 
 // ---------------------------------------------------------------- all triplets
 
-// The candidates of each label in index order, to find an anchor's r-th positive or negative
-// in O(log K) without listing them.
-struct Classes {
-  std::unordered_map<int64_t, std::vector<int64_t>> members;
-  const std::vector<int64_t>& of(int64_t label) const {
-    static const std::vector<int64_t> none;
-    const auto it = members.find(label);
-    return it == members.end() ? none : it->second;
-  }
-};
-
 // Number of positives and negatives of every anchor, and the triplet counts' prefix sums.
 struct TripletCounts {
   std::vector<int64_t> positives, negatives, prefix;  // prefix: n + 1 entries
@@ -410,8 +418,7 @@ at::Tensor sampleDistinct(int64_t total, int64_t count) {
 
 template <typename B>
 MinedIndices allTriplets(const B& b, std::optional<int64_t> maxTriplets) {
-  Classes classes;
-  for (int64_t j = 0; j < b.m; ++j) classes.members[b.ref[j]].push_back(j);
+  const Classes classes(b);
   const TripletCounts counts = countTriplets(b, classes);
   const int64_t total = counts.prefix.back();
   if (maxTriplets && *maxTriplets < 0) rangeError("`maxTriplets` must be >= 0, got ", *maxTriplets);

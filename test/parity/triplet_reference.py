@@ -278,6 +278,18 @@ def mined_triplets(x, labels, miner, distance="euclidean", normalize=False):
 
 def triplet_loss_cases():
     cases = []
+    seed = 5000
+    # the default miner (all triplets, as PML and OML) first: these options are plain numbers
+    for setting in [{}, {"margin": 0.3, "reduction": "sum"}, {"margin": None, "reduction": "avgNonZero"},
+                    {"distance": "cosine", "margin": 0.1, "reduction": "none"}]:
+        seed += 1
+        gen = g.gen(seed)
+        labels = g.pk_labels(3, 2, gen)
+        x = g.clustered_embeddings(labels, 4, gen, noise=0.9)
+        kw = dict(margin=setting.get("margin", 1.0), distance=setting.get("distance", "euclidean"))
+        triplets = all_triplets(labels)
+        cases.append(g.run_case(g.case_name(setting, miner="default (allTriplets)"), setting, [("embeddings", x), ("labels", labels)],
+                                {"embeddings"}, lambda e, l, reduction, t=triplets, kw=kw: triplet_loss(e, t, reduction=reduction, **kw)))
     seed = 5100
     miners = [{"name": "batchHard"}, {"name": "semiHard"}, {"name": "semiHard", "fallback": "skip"},
               {"name": "tripletMargin", "type": "semihard", "margin": 0.5}, {"name": "allTriplets"},

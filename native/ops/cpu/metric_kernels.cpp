@@ -163,37 +163,61 @@ std::optional<SymmetricDistances> symmetric(const at::Tensor& u, Distance distan
   const int nn = static_cast<int>(n), kk = static_cast<int>(dim);
   const T one = 1, zero = 0;
   syrk("U", "T", &nn, &kk, &one, u.data_ptr<T>(), &kk, &zero, gram.data_ptr<T>(), &nn);
-  const T* g = gram.data_ptr<T>();
+  T* g = gram.data_ptr<T>();
   const bool euclidean = distance == Distance::Euclidean || distance == Distance::SquaredEuclidean;
+  const bool root = distance == Distance::Euclidean;
+  std::vector<T> norms(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) norms[static_cast<size_t>(i)] = g[i * n + i];
   SymmetricDistances out;
   out.distances = at::empty({n, n}, u.options());
-  if (euclidean) out.squared = at::empty({n, n}, u.options());
   T* dist = out.distances.data_ptr<T>();
-  T* sq = euclidean ? out.squared.data_ptr<T>() : nullptr;
-  // Both halves from the lower triangle, tile by tile so that the transposed writes stay in cache.
-  constexpr int64_t tile = 64;
-  at::parallel_for(0, (n + tile - 1) / tile, 1, [&](int64_t begin, int64_t end) {
+  const T floor = static_cast<T>(kEuclideanFloor);
+  // 1. the lower triangle, row by row (contiguous, vectorisable); the Euclidean kinds overwrite
+  // the products with the squared distances, whose diagonal is exactly 0
+  at::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      T* gi = g + i * n;
+      T* di = dist + i * n;
+      const T ni = norms[static_cast<size_t>(i)];
+      const T* nj = norms.data();
+      if (euclidean) {
+        const T low = root ? floor : T(0);
+        for (int64_t j = 0; j < i; ++j) {
+          const T d2 = ni + nj[j] - 2 * gi[j];
+          gi[j] = d2;
+          di[j] = std::max(d2, low);  // the square root comes after the mirror, vectorised by ATen
+        }
+        gi[i] = 0;
+        di[i] = low;
+      } else {
+        const T offset = distance == Distance::Cosine ? T(1) : T(0);
+        for (int64_t j = 0; j <= i; ++j) di[j] = offset - gi[j];
+      }
+    }
+  });
+  // 2. mirror into the upper triangle, a tile at a time through a local buffer: writing a
+  // transposed tile straight into rows 4 KiB apart thrashes the cache's sets
+  constexpr int64_t tile = 32;
+  const int64_t tiles = (n + tile - 1) / tile;
+  at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {
+    T buffer[tile * tile];
     for (int64_t bi = begin; bi < end; ++bi) {
+      const int64_t i0 = bi * tile, i1 = std::min(n, i0 + tile);
       for (int64_t bj = 0; bj <= bi; ++bj) {
-        for (int64_t i = bi * tile; i < std::min(n, (bi + 1) * tile); ++i) {
-          for (int64_t j = bj * tile; j < std::min(bj == bi ? i + 1 : n, (bj + 1) * tile); ++j) {
-            const T product = g[i * n + j];
-            T value;
-            if (euclidean) {
-              // ||u_i||² + ||u_j||² - 2 u_i·u_j; a row's distance to itself is exactly 0
-              const T d2 = i == j ? T(0) : g[i * n + i] + g[j * n + j] - 2 * product;
-              sq[i * n + j] = sq[j * n + i] = d2;
-              value = distance == Distance::Euclidean ? std::sqrt(std::max(d2, static_cast<T>(kEuclideanFloor)))
-                                                      : std::max(d2, T(0));
-            } else {
-              value = distance == Distance::Cosine ? 1 - product : -product;
-            }
-            dist[i * n + j] = dist[j * n + i] = value;
-          }
+        const int64_t j0 = bj * tile, j1 = std::min(n, j0 + tile);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = j0; j < j1; ++j) buffer[(j - j0) * tile + (i - i0)] = dist[i * n + j];
+        for (int64_t j = j0; j < j1; ++j) {
+          // row j, columns i0..i1 of the upper triangle (j < i); the diagonal tile only above it
+          const int64_t from = bj == bi ? j + 1 : i0;
+          for (int64_t i = from; i < i1; ++i) dist[j * n + i] = buffer[(j - j0) * tile + (i - i0)];
         }
       }
     }
   });
+  if (root) out.distances.sqrt_();
+  // the squared distances stay a lower triangle: the backward reads them at (max, min)
+  if (euclidean) out.squared = gram;
   return out;
 }
 

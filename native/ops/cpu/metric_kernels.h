@@ -36,7 +36,8 @@ HardestPerRow hardestPerRow(const at::Tensor& distances, const at::Tensor& label
 //   products (cosine, dot):         grad[r] -= f u_c,          grad[c] -= f u_r
 // grad and u (N, D) contiguous CPU of one float dtype, rows / cols int64, factor (T) of u's dtype.
 // The distances of the rows of u among themselves, as distanceMatrixOfPrepared(u, u, distance)
-// and, for the Euclidean kinds, the unclamped squared distances (diagonal exactly 0). nullopt
+// and, for the Euclidean kinds, the unclamped squared distances (diagonal exactly 0) in the lower
+// triangle only (row >= column; the upper one is undefined: read (max, min)). nullopt
 // when u is not a contiguous CPU float/double matrix or no BLAS syrk is loaded.
 struct SymmetricDistances {
   at::Tensor squared, distances;
