@@ -460,3 +460,35 @@ describe('forms', () => {
     }
   });
 });
+
+// ------------------------------------------------------------------ CPU kernels vs the generic path
+
+describe('the CPU kernels (syrk distances, fused batch-hard mining, pair gradients) equal the device-generic ATen path', () => {
+  test.each(DISTANCES)('%s', (distance) => {
+    const labels = [...Array.from({ length: 37 }, () => Math.floor(rand() * 6)), 50, 51];
+    for (const f64 of [false, true]) {
+      const e = clustered(labels, 8, { f64 });
+      // (no duplicate rows: two BLAS routines may break a tie between equal rows differently)
+      const [abs, rel] = f64 ? [1e-10, 1e-10] : [1e-5, 1e-4];
+      for (const normalize of [false, true]) {
+        for (const options of [
+          { margin: 0.3 }, { margin: null, reduction: 'sum' }, { noPositive: 'self', ties: 'first', reduction: 'none' }, { ties: 'split', margin: 1 },
+        ] as object[]) {
+          const o = { distance, normalize, ...options };
+          const fast = F.batchHardTripletLoss(e, labels, o);
+          const generic = binding.generic.batchHardTripletLoss(e, labels, o);
+          expect(offTolerance([fast.loss], [generic.loss], abs, rel)).toEqual([]);
+          expect(offTolerance(fast.grad!.embeddings, generic.grad.embeddings, abs, rel)).toEqual([]);
+          expectSameStats(fast.stats, generic.stats);
+        }
+        for (const miner of [{ name: 'semiHard' }, { name: 'allTriplets' }] as TripletMinerSpec[]) {
+          const o = { distance, normalize, miner, margin: 0.5 };
+          const fast = F.tripletLoss(e, labels, o);
+          const generic = binding.generic.tripletLoss(e, labels, o);
+          expect(offTolerance([fast.loss], [generic.loss], abs, rel)).toEqual([]);
+          expect(offTolerance(fast.grad!.embeddings, generic.grad.embeddings, abs, rel)).toEqual([]);
+        }
+      }
+    }
+  });
+});

@@ -195,6 +195,13 @@ void exportMetricLosses(Napi::Env env, Napi::Object exports) {
   exportLoss(env, reference, "batchHardTripletLoss", [](const Napi::CallbackInfo& i) { return batchHardTriplet(i, ops::batchHardTripletLossReference); });
   exportLoss(env, reference, "tripletLoss", [](const Napi::CallbackInfo& i) { return tripletLoss(i, ops::tripletLossReference); });
   exports.Set("reference", reference);
+
+  // The device-generic versions (what CUDA runs) the CPU kernels are tested against.
+  const Napi::Value existingGeneric = exports.Get("generic");
+  Napi::Object generic = existingGeneric.IsObject() ? existingGeneric.As<Napi::Object>() : Napi::Object::New(env);
+  exportLoss(env, generic, "batchHardTripletLoss", [](const Napi::CallbackInfo& i) { return batchHardTriplet(i, ops::batchHardTripletLossGeneric); });
+  exportLoss(env, generic, "tripletLoss", [](const Napi::CallbackInfo& i) { return tripletLoss(i, ops::tripletLossGeneric); });
+  exports.Set("generic", generic);
 }
 
 }  // namespace tl::binding

@@ -61,10 +61,11 @@ struct Prepared {
   at::Tensor u, squared, distances;
 };
 
-Prepared prepareDistances(const at::Tensor& embeddings, const DistanceOptions& options) {
+// `kernels`: the CPU kernels where they apply (false: the device-generic ATen ops, what CUDA runs).
+Prepared prepareDistances(const at::Tensor& embeddings, const DistanceOptions& options, bool kernels = true) {
   Prepared p;
   p.u = normalizesRows(options) ? normalizeRows(embeddings) : embeddings;
-  if (auto symmetric = cpu::symmetricDistances(p.u, options.distance)) {
+  if (auto symmetric = kernels ? cpu::symmetricDistances(p.u, options.distance) : std::nullopt) {
     p.squared = symmetric->squared;
     p.distances = symmetric->distances;
     return p;
@@ -87,7 +88,7 @@ at::Tensor pick(const at::Tensor& matrix, const at::Tensor& rows, const at::Tens
 // Adds the gradient of sum_t coefficient_t * D(rows_t, cols_t) with respect to the prepared rows
 // u to `grad`. `squared` holds the unclamped squared distances for the Euclidean kinds.
 void addPairGradient(at::Tensor& grad, const at::Tensor& u, const at::Tensor& squared, const at::Tensor& rows,
-                     const at::Tensor& cols, const at::Tensor& coefficient, Distance distance) {
+                     const at::Tensor& cols, const at::Tensor& coefficient, Distance distance, bool kernels) {
   if (rows.numel() == 0) return;
   const bool differences = distance == Distance::Euclidean || distance == Distance::SquaredEuclidean;
   at::Tensor factor = coefficient;
@@ -102,7 +103,7 @@ void addPairGradient(at::Tensor& grad, const at::Tensor& u, const at::Tensor& sq
                  : at::where(d2 >= 0, 2 * coefficient, at::zeros_like(d2));
   }
   // Cosine, dot: D(i, j) = [1] - u_i·u_j, d/du_i = -u_j, d/du_j = -u_i.
-  if (grad.is_cpu()) {
+  if (kernels && grad.is_cpu()) {
     cpu::addPairGradient(grad, u, rows, cols, factor, differences);
     return;
   }
@@ -252,14 +253,16 @@ MinedPairs hardestPairs(const at::Tensor& distances, const at::Tensor& candidate
 
 }  // namespace
 
-BatchHardTripletOutput batchHardTripletLoss(const at::Tensor& embeddings, const at::Tensor& labels,
-                                            const BatchHardTripletOptions& options, bool needGrad) {
+namespace {
+
+BatchHardTripletOutput batchHard(const at::Tensor& embeddings, const at::Tensor& labels,
+                                 const BatchHardTripletOptions& options, bool needGrad, bool kernels) {
   checkInputs(embeddings, labels, options.margin, options.allowNonFinite);
   at::NoGradGuard noGrad;
-  const Prepared d = prepareDistances(embeddings, options.distance);
+  const Prepared d = prepareDistances(embeddings, options.distance, kernels);
   Mining m;
   MinedPairs positives, negatives;
-  if (d.distances.is_cpu()) {
+  if (kernels && d.distances.is_cpu()) {
     // one fused pass per row (cpu/batch_hard_kernel.h)
     const cpu::HardestPerRow h = cpu::hardestPerRow(d.distances, labels, options.noPositive, options.ties == Ties::Split);
     if (options.noPositive == NoPositive::Error) refuseAnchorsWithoutPositive(h.hasPositive, labels);
@@ -285,11 +288,23 @@ BatchHardTripletOutput batchHardTripletLoss(const at::Tensor& embeddings, const 
   at::Tensor gradU = at::zeros(d.u.sizes(), d.u.options());  // contiguous, for the CPU kernel
   const Distance distance = options.distance.distance;
   addPairGradient(gradU, d.u, d.squared, positives.rows, positives.cols,
-                  weight.index_select(0, positives.rows) * positives.share, distance);
+                  weight.index_select(0, positives.rows) * positives.share, distance, kernels);
   addPairGradient(gradU, d.u, d.squared, negatives.rows, negatives.cols,
-                  -weight.index_select(0, negatives.rows) * negatives.share, distance);
+                  -weight.index_select(0, negatives.rows) * negatives.share, distance, kernels);
   out.output.grads.push_back(normalizesRows(options.distance) ? normalizeRowsBackward(gradU, embeddings, d.u) : gradU);
   return out;
+}
+
+}  // namespace
+
+BatchHardTripletOutput batchHardTripletLoss(const at::Tensor& embeddings, const at::Tensor& labels,
+                                            const BatchHardTripletOptions& options, bool needGrad) {
+  return batchHard(embeddings, labels, options, needGrad, true);
+}
+
+BatchHardTripletOutput batchHardTripletLossGeneric(const at::Tensor& embeddings, const at::Tensor& labels,
+                                                   const BatchHardTripletOptions& options, bool needGrad) {
+  return batchHard(embeddings, labels, options, needGrad, false);
 }
 
 BatchHardTripletOutput batchHardTripletLossReference(const at::Tensor& embeddings, const at::Tensor& labels,
@@ -385,22 +400,38 @@ BatchHardStats tripletStats(const at::Tensor& labels, const MinedIndices& t, con
 
 }  // namespace
 
-TripletLossOutput tripletLoss(const at::Tensor& embeddings, const at::Tensor& labels,
-                              const std::optional<MinedIndices>& triplets, const MinerOptions& miner,
-                              const TripletLossOptions& options, bool needGrad) {
+namespace {
+
+TripletLossOutput mined(const at::Tensor& embeddings, const at::Tensor& labels,
+                        const std::optional<MinedIndices>& triplets, const MinerOptions& miner,
+                        const TripletLossOptions& options, bool needGrad, bool kernels) {
   checkInputs(embeddings, labels, options.margin, options.allowNonFinite);
   at::NoGradGuard noGrad;
-  const Prepared d = prepareDistances(embeddings, options.distance);
+  const Prepared d = prepareDistances(embeddings, options.distance, kernels);
   const MinedIndices t = tripletsFor(d.distances, labels, triplets, miner);
   const TripletTerms terms = tripletTerms(d.distances, t, options.margin);
   TripletLossOutput out{{reduceTriplets(terms.losses, options.reduction), {}}, tripletStats(labels, t, terms)};
   if (!needGrad) return out;
   const at::Tensor weight = hingeWeight(terms.hinge, options.margin) * tripletScale(terms.losses, options.reduction);
   at::Tensor gradU = at::zeros(d.u.sizes(), d.u.options());  // contiguous, for the CPU kernel
-  addPairGradient(gradU, d.u, d.squared, t.anchors, t.positives, weight, options.distance.distance);
-  addPairGradient(gradU, d.u, d.squared, t.anchors, t.negatives, -weight, options.distance.distance);
+  addPairGradient(gradU, d.u, d.squared, t.anchors, t.positives, weight, options.distance.distance, kernels);
+  addPairGradient(gradU, d.u, d.squared, t.anchors, t.negatives, -weight, options.distance.distance, kernels);
   out.output.grads.push_back(normalizesRows(options.distance) ? normalizeRowsBackward(gradU, embeddings, d.u) : gradU);
   return out;
+}
+
+}  // namespace
+
+TripletLossOutput tripletLoss(const at::Tensor& embeddings, const at::Tensor& labels,
+                              const std::optional<MinedIndices>& triplets, const MinerOptions& miner,
+                              const TripletLossOptions& options, bool needGrad) {
+  return mined(embeddings, labels, triplets, miner, options, needGrad, true);
+}
+
+TripletLossOutput tripletLossGeneric(const at::Tensor& embeddings, const at::Tensor& labels,
+                                     const std::optional<MinedIndices>& triplets, const MinerOptions& miner,
+                                     const TripletLossOptions& options, bool needGrad) {
+  return mined(embeddings, labels, triplets, miner, options, needGrad, false);
 }
 
 TripletLossOutput tripletLossReference(const at::Tensor& embeddings, const at::Tensor& labels,

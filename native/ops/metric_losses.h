@@ -57,6 +57,10 @@ struct BatchHardTripletOutput {
 BatchHardTripletOutput batchHardTripletLoss(const at::Tensor& embeddings, const at::Tensor& labels,
                                             const BatchHardTripletOptions& options, bool needGrad);
 
+// The device-generic ATen version (what CUDA runs), without the CPU kernels of cpu/metric_kernels.h.
+BatchHardTripletOutput batchHardTripletLossGeneric(const at::Tensor& embeddings, const at::Tensor& labels,
+                                                   const BatchHardTripletOptions& options, bool needGrad);
+
 // The same loss differentiated by libtorch autograd (the reference the closed form is tested against).
 BatchHardTripletOutput batchHardTripletLossReference(const at::Tensor& embeddings, const at::Tensor& labels,
                                                      const BatchHardTripletOptions& options, bool needGrad);
@@ -90,6 +94,11 @@ struct TripletLossOutput {
 TripletLossOutput tripletLoss(const at::Tensor& embeddings, const at::Tensor& labels,
                               const std::optional<MinedIndices>& triplets, const MinerOptions& miner,
                               const TripletLossOptions& options, bool needGrad);
+
+// Without the CPU kernels (what CUDA runs).
+TripletLossOutput tripletLossGeneric(const at::Tensor& embeddings, const at::Tensor& labels,
+                                     const std::optional<MinedIndices>& triplets, const MinerOptions& miner,
+                                     const TripletLossOptions& options, bool needGrad);
 
 // The same through libtorch autograd on the composed ops (what the closed form is tested against).
 TripletLossOutput tripletLossReference(const at::Tensor& embeddings, const at::Tensor& labels,
