@@ -23,3 +23,7 @@ export {
   multiSimilarityLossAsync, ntXentLoss, ntXentLossAsync, supConLoss, supConLossAsync,
   liftedStructureLoss, liftedStructureLossAsync, surrogatePrecisionLoss, surrogatePrecisionLossAsync,
 } from './losses/pair';
+export {
+  tripletLoss, tripletLossAsync, semiHardTripletLoss, semiHardTripletLossAsync, tripletLossOml, tripletLossOmlAsync,
+  tripletLossPlain, tripletLossPlainAsync,
+} from './losses/metric';

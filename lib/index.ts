@@ -4,6 +4,7 @@
  */
 export * as F from './functional';
 export * as nn from './nn';
+export * as miners from './losses/miners';
 export { info, cuda, setNumThreads, getNumThreads, manualSeed, resolveDevice } from './runtime';
 export type { Info } from './runtime';
 export { DeviceError, TorchError, LoadError } from './errors';
@@ -15,6 +16,7 @@ export type * from './losses/classification';
 export type * from './losses/embedding';
 export type * from './losses/metric';
 export type * from './losses/pair';
+export type * from './losses/miners';
 export type { ParameterValue } from './modules/module';
 export type { LossFunction, AsyncLossFunction } from './losses/define';
 export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';

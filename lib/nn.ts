@@ -11,6 +11,7 @@ export { BatchHardTripletLoss } from './losses/metric';
 export {
   ContrastiveLoss, CircleLoss, MultiSimilarityLoss, NTXentLoss, SupConLoss, LiftedStructureLoss, SurrogatePrecisionLoss,
 } from './losses/pair';
+export { TripletLoss, TripletLossWithMiner, SemiHardTripletLoss, TripletLossOml, TripletLossPlain } from './losses/metric';
 /** Modules with parameters and an optimiser inside (lib/modules/). */
 export { CenterLoss } from './modules/center_loss';
 export { ArcFaceLoss } from './modules/arcface';

@@ -331,7 +331,7 @@ describe('closed-form backward equals libtorch autograd on the composed loss', (
             const tol = f64 ? 1e-10 : 1e-5;
             close([fast.loss], [ref.loss], tol);
             close(fast.grad!.embeddings, ref.grad.embeddings, tol);
-            expect(fast.stats).toEqual(ref.stats);
+            expectStats(fast.stats, ref.stats, tol);  // the means differ by float rounding (syrk vs addmm)
           }
         }
       }

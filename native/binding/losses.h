@@ -9,6 +9,7 @@ void exportRegressionLosses(Napi::Env env, Napi::Object exports);      // regres
 void exportClassificationLosses(Napi::Env env, Napi::Object exports);  // classification_losses.cpp
 void exportMetricLosses(Napi::Env env, Napi::Object exports);          // metric_losses.cpp
 void exportPairLosses(Napi::Env env, Napi::Object exports);            // pair_losses.cpp
+void exportMiners(Napi::Env env, Napi::Object exports);                // miners.cpp
 
 inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportEmbeddingLosses(env, exports);
@@ -16,6 +17,7 @@ inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportClassificationLosses(env, exports);
   exportMetricLosses(env, exports);  // after exportEmbeddingLosses: adds to its `reference` object
   exportPairLosses(env, exports);
+  exportMiners(env, exports);
 }
 
 }  // namespace tl::binding

@@ -26,7 +26,7 @@ at::Tensor normalizeRowsBackward(const at::Tensor& grad, const at::Tensor& x, co
 at::Tensor squaredDistances(const at::Tensor& x, const at::Tensor& y) {
   const at::Tensor xx = (x * x).sum(1, /*keepdim=*/true);        // (N, 1)
   const at::Tensor yy = (y * y).sum(1, /*keepdim=*/false).unsqueeze(0);  // (1, M)
-  at::Tensor squared = at::addmm(xx + yy, x, y.t(), /*beta=*/1, /*alpha=*/-2);
+  at::Tensor squared = (xx + yy).addmm_(x, y.t(), /*beta=*/1, /*alpha=*/-2);  // in place: one (N, M) buffer
   // A row's distance to itself is exactly 0, not the expansion's rounding error.
   if (x.is_same(y)) squared.fill_diagonal_(0);
   return squared;

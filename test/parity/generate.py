@@ -748,6 +748,20 @@ if __name__ == "__main__":
     GENERATORS.update(pair_losses.GENERATORS)
 
 
+# The triplet family over miners (tripletLoss, semiHardTripletLoss, tripletLossOml,
+# tripletLossPlain): references and cases in triplet_reference.py (TF-Addons, OML, PML), which
+# imports this module, hence the import at call time.
+def _triplet_family(loss):
+    def cases():
+        import triplet_reference
+        return triplet_reference.LOSS_CASES[loss]()
+    return cases
+
+
+GENERATORS.update({loss: _triplet_family(loss) for loss in
+                   ["tripletLoss", "semiHardTripletLoss", "tripletLossOml", "tripletLossPlain"]})
+
+
 def main():
     parser = argparse.ArgumentParser(description="Write parity fixtures computed by PyTorch.")
     parser.add_argument("out_dir", nargs="?", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
