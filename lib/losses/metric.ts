@@ -157,7 +157,8 @@ export interface TripletLossOptions extends Omit<CommonLossOptions, 'reduction'>
 export interface TripletLossResult extends LossResult<'embeddings'> {
   stats: TripletStats;
 }
-type TripletStatsExtra = { stats: TripletStats };
+/** What the triplet losses add to their result. */
+export type TripletStatsExtra = { stats: TripletStats };
 
 function tripletMinerSpec(v: unknown): unknown {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError('`miner` must be an object { name, ...options }');
