@@ -7,6 +7,7 @@
 #include "binding/param_module.h"
 #include "binding/runtime.h"
 #include "binding/tensor_handle.h"
+#include "dist/dist_binding.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new tl::binding::AddonState());
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tl::binding::TensorHandle::exportClass(env, exports);
   tl::binding::exportLosses(env, exports);
   tl::binding::ParamModule::exportClass(env, exports);
+  tl::binding::exportDist(env, exports);
   return exports;
 }
 
