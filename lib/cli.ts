@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { F, info, setNumThreads } from './index';
 import { findPython, formatTable, generateLive, runParity } from './parity';
+import { launchCli } from './launch';
 import type { Device } from './types';
 import * as check from './validate';
 
@@ -18,6 +19,7 @@ commands:
   demo      compute every loss on random data, with gradients
   parity    compare every loss with the Python PyTorch found here (live)
   bench     time every loss against Python PyTorch (same libtorch)
+  launch    start N local ranks of a script, like torchrun: launch --nproc N script.js [args]
 
 options:
   --json            machine-readable output (info, parity, bench)
@@ -144,6 +146,8 @@ function bench(args: string[]): number {
 
 export function main(argv: string[]): number {
   const [command, ...args] = argv;
+  // Before the flag checks: the flags after the script are the script's own.
+  if (command === 'launch') return launchCli(args);
   try {
     if (!command || command === '--help' || command === 'help') {
       console.log(USAGE);

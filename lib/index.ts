@@ -19,3 +19,8 @@ export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from '
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
 export type { ArcFaceLossOptions } from './modules/arcface';
+// Data-parallel training over several processes (libtorch c10d / Gloo) and the local launcher.
+export * as dist from './dist';
+export { launch } from './launch';
+export type { LaunchOptions } from './launch';
+export type { InitProcessGroupOptions, DistributedLossOptions, DistributedLossResult, ReduceOp } from './dist';
