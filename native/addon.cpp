@@ -7,7 +7,7 @@
 #include "binding/param_module.h"
 #include "binding/runtime.h"
 #include "binding/tensor_handle.h"
-#include "dist/dist_binding.h"
+#include "distributed/dist_binding.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new tl::binding::AddonState());

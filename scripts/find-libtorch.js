@@ -116,7 +116,7 @@ function gypSettings() {
   libs.push('-Wl,--no-as-needed', '-ltorch', '-ltorch_cpu', '-lc10');
   if (p.cuda) libs.push('-ltorch_cuda', '-lc10_cuda');
   libs.push('-Wl,--as-needed');
-  // Distributed support (native/dist/), decided by libtorch-probe/distributed.cmake as in CMakeLists.txt.
+  // Distributed support (native/distributed/), decided by libtorch-probe/distributed.cmake as in CMakeLists.txt.
   const include = p.distributed ? [...p.includeDirs, p.glooInclude] : p.includeDirs;
   const cflags = p.cxxFlags.filter(Boolean);
   if (p.distributed) cflags.push('-DTL_WITH_DISTRIBUTED', '-DUSE_C10D_GLOO');

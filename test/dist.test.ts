@@ -1,5 +1,5 @@
 /**
- * Distributed training (lib/dist.ts, native/dist/) on local Gloo process groups over the loopback.
+ * Distributed training (lib/dist.ts, native/distributed/) on local Gloo process groups over the loopback.
  * Every rank is a child `node` process running test/helpers/dist-rank.js, started by the
  * launcher (lib/launch.ts) or directly; the single-process reference runs here, on the same
  * data (test/helpers/dist-data.js). Each test takes its own free port. No wall-time assertions:

@@ -1,4 +1,4 @@
-# Whether the addon can be built with distributed support (native/dist/): libtorch's c10d headers
+# Whether the addon can be built with distributed support (native/distributed/): libtorch's c10d headers
 # ship with libtorch, Gloo's headers do not always (Debian: libgloo-dev). Included after
 # find_package(Torch) by CMakeLists.txt and by the node-gyp probe, so both builds decide alike.
 # Sets TL_DISTRIBUTED (ON/OFF), TL_DISTRIBUTED_REASON and TL_GLOO_INCLUDE_DIR.
