@@ -95,6 +95,14 @@ const support = { available: dist.available(), reason: dist.unavailableReason() 
 if (!support.available) console.warn(`dist tests skipped: ${support.reason}`);
 const describeDist = support.available ? describe : describe.skip;
 
+(support.available ? describe.skip : describe)('dist in a build without distributed support', () => {
+  test('available() is false and every call is a DeviceError that says why', () => {
+    expect(support.reason).toMatch(/built without distributed support/);
+    expectError(() => dist.initProcessGroup({ rank: 0, worldSize: 1 }), 'DeviceError', /built without distributed support/);
+    expectError(() => dist.allReduce(new Float32Array(1)), 'DeviceError', /built without distributed support/);
+  });
+});
+
 describeDist('dist: one process (no peers needed)', () => {
   afterEach(() => dist.destroy());
 
