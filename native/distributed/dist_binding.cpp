@@ -198,6 +198,8 @@ Napi::Value allReduce(const Napi::CallbackInfo& info) {
 }
 
 // { result, counts }: counts[r] rows came from rank r (the facade's wrapper needs them).
+Napi::Array countsArray(Napi::Env env, const std::vector<int64_t>& counts);
+
 Napi::Value allGather(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Input in = readInput(info[0], isAsync(info), true);
@@ -205,13 +207,32 @@ Napi::Value allGather(const Napi::CallbackInfo& info) {
                                   [form = in.form](Napi::Env env, dist::Gathered& g) -> Napi::Value {
                                     Napi::Object out = Napi::Object::New(env);
                                     out.Set("result", output(env, g.rows, form));
-                                    Napi::Array counts = Napi::Array::New(env, g.counts.size());
-                                    for (size_t r = 0; r < g.counts.size(); ++r) {
-                                      counts.Set(static_cast<uint32_t>(r), static_cast<double>(g.counts[r]));
-                                    }
-                                    out.Set("counts", counts);
+                                    out.Set("counts", countsArray(env, g.counts));
                                     return out;
                                   });
+  });
+}
+
+Napi::Array countsArray(Napi::Env env, const std::vector<int64_t>& counts) {
+  Napi::Array out = Napi::Array::New(env, counts.size());
+  for (size_t r = 0; r < counts.size(); ++r) out.Set(static_cast<uint32_t>(r), static_cast<double>(counts[r]));
+  return out;
+}
+
+// allGatherBatch(embeddings, labels) -> { embeddings, labels: BigInt64Array, counts }: the
+// DistributedLoss wrapper's one exchange per step.
+Napi::Value allGatherBatch(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const Input embeddings = readInput(info[0], isAsync(info), false);
+    const at::Tensor labels = JsArg::read(info[1]).labels("labels");
+    return settle<dist::GatheredBatch>(info.Env(), isAsync(info), dist::allGatherBatch(embeddings.tensor, labels),
+                                       [form = embeddings.form](Napi::Env env, dist::GatheredBatch& g) -> Napi::Value {
+                                         Napi::Object out = Napi::Object::New(env);
+                                         out.Set("embeddings", output(env, g.rows, form));
+                                         out.Set("labels", output(env, g.labels, Form::Labels));
+                                         out.Set("counts", countsArray(env, g.counts));
+                                         return out;
+                                       });
   });
 }
 
@@ -269,6 +290,7 @@ void exportDist(Napi::Env env, Napi::Object exports) {
   exportPair(env, exports, "distInit", init);
   exportPair(env, exports, "distAllReduce", allReduce);
   exportPair(env, exports, "distAllGather", allGather);
+  exportPair(env, exports, "distAllGatherBatch", allGatherBatch);
   exportPair(env, exports, "distBroadcast", broadcast);
   exportPair(env, exports, "distBarrier", barrier);
 }

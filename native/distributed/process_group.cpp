@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -185,7 +186,7 @@ void requireAgreement(const char* what, const std::vector<Meta>& all, int64_t fr
                  c10::toString(static_cast<at::ScalarType>(first.dtype)), ", rank ", r, " has ",
                  c10::toString(static_cast<at::ScalarType>(m.dtype)));
     }
-    if (m.extra != first.extra) rangeError("dist.", what, ": `", extraName, "` differs across ranks: rank 0 passed ", first.extra, ", rank ", r, " passed ", m.extra);
+    if (extraName != nullptr && m.extra != first.extra) rangeError("dist.", what, ": `", extraName, "` differs across ranks: rank 0 passed ", first.extra, ", rank ", r, " passed ", m.extra);
     const bool same = m.ndim == first.ndim &&
                       std::equal(m.dims.begin() + fromDim, m.dims.end(), first.dims.begin() + fromDim);
     if (!same) {
@@ -204,6 +205,27 @@ c10d::ReduceOp reduceOpOf(ReduceOp op) {
     case ReduceOp::Min: return c10d::ReduceOp::MIN;
     default: return c10d::ReduceOp::SUM;  // Gloo has no AVG: mean is a sum divided afterwards
   }
+}
+
+// Every rank's rows of `mine` (a host tensor) concatenated; counts[r] rows from rank r. Gloo
+// gathers equal sizes, so every rank's rows are padded to the largest count, then cut.
+at::Tensor gatherRows(Group& g, const at::Tensor& mine, const std::vector<int64_t>& counts) {
+  const int64_t maxRows = *std::max_element(counts.begin(), counts.end());
+  std::vector<int64_t> padded = mine.sizes().vec();
+  padded[0] = maxRows;
+  at::Tensor buffer = at::zeros(padded, mine.options().device(at::kCPU));
+  buffer.narrow(0, 0, mine.size(0)).copy_(mine.detach());
+  if (buffer.numel() == 0) {
+    padded[0] = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+    return at::zeros(padded, buffer.options());
+  }
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (size_t r = 0; r < counts.size(); ++r) out[0].push_back(at::empty_like(buffer));
+  std::vector<at::Tensor> in{buffer};
+  waitFor(g.pg->allgather(out, in));
+  std::vector<at::Tensor> pieces;
+  for (size_t r = 0; r < counts.size(); ++r) pieces.push_back(out[0][r].narrow(0, 0, counts[r]));
+  return at::cat(pieces);
 }
 
 bool isLoopback(const std::string& host) {
@@ -292,30 +314,37 @@ std::future<at::Tensor> allReduce(at::Tensor tensor, ReduceOp op) {
 std::future<Gathered> allGather(at::Tensor tensor) {
   return collective("allGather", [tensor](Group& g) {
     const std::vector<Meta> all = exchangeMeta(g, tensor, 0);
-    requireAgreement("allGather", all, 1, "");
-    // Gloo gathers equal sizes: pad every rank's rows to the largest count, then cut.
+    requireAgreement("allGather", all, 1, nullptr);
     Gathered result;
-    int64_t maxRows = 0;
-    for (const Meta& m : all) {
-      result.counts.push_back(m.dims[0]);
-      maxRows = std::max(maxRows, m.dims[0]);
+    for (const Meta& m : all) result.counts.push_back(m.dims[0]);
+    result.rows = gatherRows(g, tensor, result.counts).to(tensor.device());
+    return result;
+  });
+}
+
+std::future<GatheredBatch> allGatherBatch(at::Tensor embeddings, at::Tensor labels) {
+  return collective("allGatherBatch", [embeddings, labels](Group& g) {
+    // `extra` carries the label count, so that a rank with too few labels fails everywhere.
+    const std::vector<Meta> all = exchangeMeta(g, embeddings, labels.numel());
+    requireAgreement("allGatherBatch", all, 1, nullptr);
+    GatheredBatch result;
+    for (size_t r = 0; r < all.size(); ++r) {
+      if (all[r].extra != all[r].dims[0]) {
+        rangeError("DistributedLoss: rank ", r, " passed ", all[r].dims[0], " embeddings but ", all[r].extra, " labels");
+      }
+      result.counts.push_back(all[r].dims[0]);
     }
-    std::vector<int64_t> padded = all[0].dims;
-    padded[0] = maxRows;
-    at::Tensor mine = at::zeros(padded, tensor.options().device(at::kCPU));
-    mine.narrow(0, 0, tensor.size(0)).copy_(tensor.detach());
-    std::vector<at::Tensor> pieces;
-    if (mine.numel() > 0) {
-      std::vector<std::vector<at::Tensor>> out(1);
-      for (int64_t r = 0; r < g.options.worldSize; ++r) out[0].push_back(at::empty_like(mine));
-      std::vector<at::Tensor> in{mine};
-      waitFor(g.pg->allgather(out, in));
-      for (int64_t r = 0; r < g.options.worldSize; ++r) pieces.push_back(out[0][r].narrow(0, 0, result.counts[r]));
-      result.rows = at::cat(pieces).to(tensor.device());
-    } else {
-      padded[0] = 0;
-      result.rows = at::empty(padded, tensor.options());
-    }
+    // Each row as bytes, its label's 8 bytes appended: one allgather for both.
+    const int64_t rows = embeddings.size(0);
+    const at::Tensor values = embeddings.detach().to(at::kCPU).contiguous().reshape({rows, -1});
+    const at::Tensor packed = at::cat({values.view(at::kByte).reshape({rows, -1}),
+                                       labels.to(at::kCPU, at::kLong).contiguous().view(at::kByte).reshape({rows, 8})}, 1);
+    const at::Tensor all_rows = gatherRows(g, packed, result.counts);
+    const int64_t valueBytes = packed.size(1) - 8;
+    std::vector<int64_t> shape = all[0].dims;
+    shape[0] = all_rows.size(0);
+    result.rows = all_rows.narrow(1, 0, valueBytes).contiguous().view(embeddings.scalar_type()).reshape(shape).to(embeddings.device());
+    result.labels = all_rows.narrow(1, valueBytes, 8).contiguous().view(at::kLong).reshape({-1});
     return result;
   });
 }
@@ -359,6 +388,7 @@ std::future<void> initAsync(const InitOptions& options) {
 void destroy() {}
 std::future<at::Tensor> allReduce(at::Tensor, ReduceOp) { unavailable(); }
 std::future<Gathered> allGather(at::Tensor) { unavailable(); }
+std::future<GatheredBatch> allGatherBatch(at::Tensor, at::Tensor) { unavailable(); }
 std::future<at::Tensor> broadcast(at::Tensor, int64_t) { unavailable(); }
 std::future<void> barrier() { unavailable(); }
 

@@ -34,6 +34,13 @@ struct Gathered {
   std::vector<int64_t> counts;
 };
 
+// A batch of every rank: embeddings rows and their labels, concatenated in rank order.
+struct GatheredBatch {
+  at::Tensor rows;    // (sum of counts, ...) in the embeddings' dtype
+  at::Tensor labels;  // int64 (sum of counts)
+  std::vector<int64_t> counts;
+};
+
 // Whether this build has c10d with Gloo.
 bool available();
 // Why not, when it has not ("" when it has).
@@ -55,6 +62,9 @@ std::string backend();
 // shape after dim 0) and dtype, else every rank gets a RangeError rather than corrupt data.
 std::future<at::Tensor> allReduce(at::Tensor tensor, ReduceOp op);
 std::future<Gathered> allGather(at::Tensor tensor);
+// allGather of embeddings (rows may differ per rank) and their int64 labels in one exchange:
+// each row's bytes and its label's travel together, so it costs one collective, not two.
+std::future<GatheredBatch> allGatherBatch(at::Tensor embeddings, at::Tensor labels);
 std::future<at::Tensor> broadcast(at::Tensor tensor, int64_t src);
 std::future<void> barrier();
 // init() on the collective thread, so that an async init does not block the JS thread.
