@@ -271,7 +271,7 @@ export interface DistributedLossResult<G = FloatArray | Tensor> {
 
 /** What the native allGatherBatch returns: every rank's rows and labels, in rank order. */
 interface Gathered {
-  embeddings: TensorInput;
+  embeddings: Tensor;
   labels: BigInt64Array;
   counts: number[];
 }
@@ -329,8 +329,8 @@ export class DistributedLoss {
   forward(embeddings: Tensor, labels: LabelsInput): DistributedLossResult<Tensor>;
   forward(embeddings: TensorInput, labels: LabelsInput): DistributedLossResult;
   forward(embeddings: TensorInput, labels: LabelsInput): DistributedLossResult {
-    const gathered: Gathered = binding().distAllGatherBatch(embeddings, labels);
-    return this.finish(gathered, () => {
+    const gathered: Gathered = binding().distAllGatherBatch(embeddings, labels, true);
+    return this.finish(gathered, isTensorLike(embeddings), () => {
       const result = this.syncLoss(gathered.embeddings, gathered.labels);
       if (result instanceof Promise) {
         void result.catch(() => undefined);
@@ -345,7 +345,7 @@ export class DistributedLoss {
   forwardAsync(embeddings: Tensor, labels: LabelsInput): Promise<DistributedLossResult<Tensor>>;
   forwardAsync(embeddings: TensorInput, labels: LabelsInput): Promise<DistributedLossResult>;
   async forwardAsync(embeddings: TensorInput, labels: LabelsInput): Promise<DistributedLossResult> {
-    const gathered: Gathered = await binding().distAllGatherBatchAsync(embeddings, labels);
+    const gathered: Gathered = await binding().distAllGatherBatchAsync(embeddings, labels, true);
     let result: EmbeddingLossResult;
     try {
       result = await this.asyncLoss(gathered.embeddings, gathered.labels);
@@ -353,10 +353,14 @@ export class DistributedLoss {
       disposeIfTensor(gathered.embeddings);
       throw error;
     }
-    return this.finish(gathered, () => result);
+    return this.finish(gathered, isTensorLike(embeddings), () => result);
   }
 
-  private finish(gathered: Gathered, compute: () => EmbeddingLossResult): DistributedLossResult {
+  /**
+   * The gathered embeddings are a native Tensor whatever the input's form (the loss reads them
+   * without a copy into JS memory); the own rows of the gradient come back in the input's form.
+   */
+  private finish(gathered: Gathered, tensorInput: boolean, compute: () => EmbeddingLossResult): DistributedLossResult {
     const { counts } = gathered;
     const me = binding().distState().rank as number;
     const offset = counts.slice(0, me).reduce((a, b) => a + b, 0);
@@ -369,7 +373,16 @@ export class DistributedLoss {
       const { loss, losses, grad, ...extras } = compute() as EmbeddingLossResult & Record<string, unknown>;
       const out: DistributedLossResult = { ...extras, loss: loss / world, globalLoss: loss, rows: { offset, count }, globalBatchSize: total };
       if (losses) out.losses = losses.slice(offset, offset + count);
-      if (grad) out.grad = Object.fromEntries(Object.entries(grad).map(([name, g]) => [name, ownRows(g, offset, count, total, scale)]));
+      if (grad) {
+        const rowsOf = (g: FloatArray | Tensor) => {
+          const own = ownRows(g, offset, count, total, scale);
+          if (tensorInput || !isTensorLike(own)) return own;
+          const host = own.toFloat32Array();
+          own.dispose();
+          return host;
+        };
+        out.grad = Object.fromEntries(Object.entries(grad).map(([name, g]) => [name, rowsOf(g)]));
+      }
       return out;
     } finally {
       disposeIfTensor(gatheredEmbeddings);

@@ -219,14 +219,16 @@ Napi::Array countsArray(Napi::Env env, const std::vector<int64_t>& counts) {
   return out;
 }
 
-// allGatherBatch(embeddings, labels) -> { embeddings, labels: BigInt64Array, counts }: the
-// DistributedLoss wrapper's one exchange per step.
+// allGatherBatch(embeddings, labels, asTensor) -> { embeddings, labels: BigInt64Array, counts }:
+// the DistributedLoss wrapper's one exchange per step. `asTensor`: the gathered embeddings as a
+// Tensor whatever the input's form (the wrapper keeps them native: no copy into JS memory).
 Napi::Value allGatherBatch(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Input embeddings = readInput(info[0], isAsync(info), false);
     const at::Tensor labels = JsArg::read(info[1]).labels("labels");
+    const Form form = info[2].ToBoolean().Value() ? Form::Tensor : embeddings.form;
     return settle<dist::GatheredBatch>(info.Env(), isAsync(info), dist::allGatherBatch(embeddings.tensor, labels),
-                                       [form = embeddings.form](Napi::Env env, dist::GatheredBatch& g) -> Napi::Value {
+                                       [form](Napi::Env env, dist::GatheredBatch& g) -> Napi::Value {
                                          Napi::Object out = Napi::Object::New(env);
                                          out.Set("embeddings", output(env, g.rows, form));
                                          out.Set("labels", output(env, g.labels, Form::Labels));

@@ -334,17 +334,17 @@ std::future<GatheredBatch> allGatherBatch(at::Tensor embeddings, at::Tensor labe
       }
       result.counts.push_back(all[r].dims[0]);
     }
-    // Each row as bytes, its label's 8 bytes appended: one allgather for both.
+    // Each row with its label's 8 bytes appended as extra columns of the embeddings' dtype (2
+    // float32 columns, 1 float64): one allgather for both, and copies of whole elements.
     const int64_t rows = embeddings.size(0);
     const at::Tensor values = embeddings.detach().to(at::kCPU).contiguous().reshape({rows, -1});
-    const at::Tensor packed = at::cat({values.view(at::kByte).reshape({rows, -1}),
-                                       labels.to(at::kCPU, at::kLong).contiguous().view(at::kByte).reshape({rows, 8})}, 1);
-    const at::Tensor all_rows = gatherRows(g, packed, result.counts);
-    const int64_t valueBytes = packed.size(1) - 8;
+    const at::Tensor labelColumns = labels.to(at::kCPU, at::kLong).contiguous().view(values.scalar_type()).reshape({rows, -1});
+    const at::Tensor everyone = gatherRows(g, at::cat({values, labelColumns}, 1), result.counts);
+    const int64_t width = values.size(1);
     std::vector<int64_t> shape = all[0].dims;
-    shape[0] = all_rows.size(0);
-    result.rows = all_rows.narrow(1, 0, valueBytes).contiguous().view(embeddings.scalar_type()).reshape(shape).to(embeddings.device());
-    result.labels = all_rows.narrow(1, valueBytes, 8).contiguous().view(at::kLong).reshape({-1});
+    shape[0] = everyone.size(0);
+    result.rows = everyone.narrow(1, 0, width).contiguous().reshape(shape).to(embeddings.device());
+    result.labels = everyone.narrow(1, width, labelColumns.size(1)).contiguous().view(at::kLong).reshape({-1});
     return result;
   });
 }
