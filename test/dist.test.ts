@@ -81,7 +81,7 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>) {
 }
 
 /** The ranks' row gradients put back in rank order: the full-batch gradient they add up to. */
-function scatterRows(outputs: RankOutput[], key: 'triplet' | 'center', dim: number): number[] {
+function scatterRows(outputs: RankOutput[], key: 'triplet' | 'center' | 'arcface', dim: number): number[] {
   const total = outputs.reduce((n, o) => n + o[key].rows.count, 0);
   const full = new Array(total * dim).fill(0);
   for (const o of outputs) {
@@ -193,7 +193,7 @@ describeDist('dist: one process (no peers needed)', () => {
 });
 
 describeDist.each([2, 4])('dist: %i ranks with Gloo', (worldSize) => {
-  test('wrapped batch-hard triplet and center loss: summed over ranks = one process on the concatenated batch', async () => {
+  test('wrapped batch-hard triplet, center loss and ArcFace: summed over ranks = one process on the concatenated batch', async () => {
     const seed = 11;
     const { code, outputs } = await runRanks('parity', worldSize, seed);
     expect(outputs.map((o) => o.error)).toEqual(outputs.map(() => undefined));
@@ -232,6 +232,13 @@ describeDist.each([2, 4])('dist: %i ranks with Gloo', (worldSize) => {
       expectClose(o.center.centerGrad, centresGrad); // the full-batch gradient on every rank
       expectClose(o.center.averaged, centresGrad);
     });
+
+    manualSeed(seed);
+    const arc = new nn.ArcFaceLoss({ ...data.ARCFACE_OPTIONS, inFeatures: dim, numClasses: data.SIZES.classes });
+    const a = arc.forward(emb, labels);
+    expect(Math.abs(outputs.reduce((s, o) => s + o.arcface.loss, 0) - a.loss)).toBeLessThanOrEqual(TOL);
+    expectClose(scatterRows(outputs, 'arcface', dim), a.grad!.input);
+    outputs.forEach((o) => expectClose(o.arcface.weightGrad, arc.gradients().weight.data));
   });
 
   test('5 optimiser steps (model + CenterLoss, gradients averaged): every rank holds the single-process parameters', async () => {

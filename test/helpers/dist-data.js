@@ -115,5 +115,7 @@ function makeModules(tl, seed) {
 }
 
 const TRIPLET_OPTIONS = { margin: 0.3 };
+// A small scale keeps the float32 loss near 1, so that 1e-5 is a tight absolute tolerance.
+const ARCFACE_OPTIONS = { s: 4, m: 0.5 };
 
-module.exports = { SIZES, TRIPLET_OPTIONS, rankBatch, parityBatch, globalBatch, trainStep, makeModules };
+module.exports = { SIZES, TRIPLET_OPTIONS, ARCFACE_OPTIONS, rankBatch, parityBatch, globalBatch, trainStep, makeModules };

@@ -6,7 +6,7 @@
  *
  * Writes what it computed to <outDir>/rank-<RANK>.json; on an error, { error: { name, message } }
  * there and exit code 3. Scenarios:
- *   parity   wrapped batch-hard triplet (sync, host; async, Tensor) and center loss on ragged batches
+ *   parity   wrapped batch-hard triplet (sync, host; async, Tensor), center loss and ArcFace on ragged batches
  *   train    5 optimiser steps of a linear model + CenterLoss with the wrappers and averaging
  *   killed   allReduce in a loop; the last rank SIGKILLs itself after 2 rounds
  *   errors   a second init, a shape mismatch, a bad op: errors, and the group still works after
@@ -41,10 +41,14 @@ async function parity() {
   const c = await new dist.DistributedLoss(center).forwardAsync(emb, batch.labels);
   const centerGrad = center.gradients().centers.data;
   dist.averageGradients(center);
+  tl.manualSeed(seed);
+  const arc = new tl.nn.ArcFaceLoss({ ...data.ARCFACE_OPTIONS, inFeatures: data.SIZES.dim, numClasses: data.SIZES.classes });
+  const a = new dist.DistributedLoss(arc).forward(emb, batch.labels);
   write({
     triplet: { loss: t.loss, globalLoss: t.globalLoss, grad: plain(t.grad.embeddings), rows: t.rows, stats: t.stats },
     tripletTensor: { loss: tt.loss, grad: plain(tt.grad.embeddings.toFloat32Array()), isTensor: tl.isTensor(tt.grad.embeddings) },
     center: { loss: c.loss, grad: plain(c.grad.input), rows: c.rows, centerGrad: plain(centerGrad), averaged: plain(center.gradients().centers.data) },
+    arcface: { loss: a.loss, grad: plain(a.grad.input), rows: a.rows, weightGrad: plain(arc.gradients().weight.data) },
   });
 }
 
