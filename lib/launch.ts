@@ -29,9 +29,11 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** How long the other ranks get to exit after SIGTERM before SIGKILL, in ms. Default 5000. */
   killGraceMs?: number;
+  /** Aborting it stops every rank (SIGTERM, then SIGKILL after killGraceMs). */
+  signal?: AbortSignal;
 }
 
-const KEYS = ['nproc', 'script', 'args', 'masterAddr', 'masterPort', 'nodeArgs', 'env', 'killGraceMs'];
+const KEYS = ['nproc', 'script', 'args', 'masterAddr', 'masterPort', 'nodeArgs', 'env', 'killGraceMs', 'signal'];
 
 function stringList(name: string, value: unknown): string[] {
   if (value === undefined) return [];
@@ -101,6 +103,10 @@ export function launch(options: LaunchOptions): Promise<number> {
       child.on('exit', (code, signal) => onExit(rank, code, signal));
     }
 
+    const abort = o.signal as AbortSignal | undefined;
+    if (abort?.aborted) stopOthers();
+    else abort?.addEventListener('abort', stopOthers, { once: true });
+
     function onExit(rank: number, code: number | null, signal: NodeJS.Signals | null) {
       const status = exitCodeOf(code, signal);
       if (status !== 0 && failure === undefined) {
@@ -108,7 +114,10 @@ export function launch(options: LaunchOptions): Promise<number> {
         process.stderr.write(`[launch] rank ${rank} exited with ${signal ? `signal ${signal}` : `code ${status}`}; stopping the other ranks\n`);
         stopOthers();
       }
-      if (--running === 0) resolve(failure ?? 0);
+      if (--running === 0) {
+        abort?.removeEventListener('abort', stopOthers);
+        resolve(failure ?? 0);
+      }
     }
   });
 }
@@ -135,8 +144,16 @@ export function launchCli(args: string[]): number {
     }
     if (i >= args.length) throw new RangeError('the script to run is missing');
     if (options.nproc === undefined) throw new RangeError('--nproc is required');
-    const running = launch({ ...(options as LaunchOptions), script: args[i], args: args.slice(i + 1) });
+    // SIGINT / SIGTERM to the launcher stop the ranks too (a terminal's Ctrl-C reaches them
+    // anyway; a `kill` of the launcher alone would otherwise leave them running).
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const running = launch({ ...(options as LaunchOptions), script: args[i], args: args.slice(i + 1), signal: stop.signal });
     running.then((code) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       process.exitCode = code;
     });
     return 0;

@@ -300,6 +300,14 @@ describeDist('dist: failures', () => {
     }
   });
 
+  test('a rank alive but never reaching the call: the others fail after timeoutMs', async () => {
+    const { dir, exits } = await startRanks('stalled', [0, 1], 2, 1500);
+    expect(exits).toEqual([{ code: 3, signal: null }, { code: 0, signal: null }]);
+    const { error } = readRank(dir, 0);
+    expect(error.name).toBe('TorchError');
+    expect(error.message).toMatch(/^dist\.allReduce failed on rank 0 of 2 \(a peer exited, or did not reach the same call within timeoutMs = 1500\): .*Timed out/);
+  });
+
   test('a rank that never joins: the others fail after timeoutMs saying what to check', async () => {
     // Rank 0 serves the store and waits for rank 1; rank 1 of another group waits for a server.
     const server = await startRanks('alone', [0], 2, 1500);
@@ -328,6 +336,13 @@ describe('launch (single node, like torchrun)', () => {
   test('one rank failing stops the others and gives its exit code', async () => {
     const dir = tempDir();
     expect(await launch({ nproc: 3, script: PROBE_SCRIPT, args: [dir, 'fail'], killGraceMs: 2000 })).toBe(7);
+  });
+
+  test('aborting the launch stops every rank', async () => {
+    const stop = new AbortController();
+    const running = launch({ nproc: 2, script: PROBE_SCRIPT, args: [tempDir(), 'wait'], signal: stop.signal });
+    stop.abort();
+    expect(await running).toBe(143); // 128 + SIGTERM
   });
 
   test('npx torch-losses launch: exit codes forwarded; usage errors are exit code 2', async () => {

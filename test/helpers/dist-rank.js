@@ -9,6 +9,7 @@
  *   parity   wrapped batch-hard triplet (sync, host; async, Tensor), center loss and ArcFace on ragged batches
  *   train    5 optimiser steps of a linear model + CenterLoss with the wrappers and averaging
  *   killed   allReduce in a loop; the last rank SIGKILLs itself after 2 rounds
+ *   stalled  the last rank stays alive but never calls; the others allReduce
  *   errors   a second init, a shape mismatch, a bad op: errors, and the group still works after
  *   alone    join a group of WORLD_SIZE whose other ranks never come
  */
@@ -88,6 +89,15 @@ function killed() {
   }
 }
 
+function stalled() {
+  if (rank === Number(process.env.WORLD_SIZE) - 1) {
+    // Alive, connected, but never at the collective; exits quietly once the others gave up.
+    return new Promise((resolve) => setTimeout(() => process.exit(0), 3 * timeoutMs));
+  }
+  dist.allReduce(new Float32Array([rank]));
+  throw new Error('allReduce returned although a rank never called it');
+}
+
 async function errors() {
   const out = {};
   const attempt = (name, fn) => {
@@ -120,7 +130,7 @@ async function main() {
   try {
     dist.initProcessGroup({ timeoutMs });
     if (scenario === 'alone') throw new Error('joined a group whose other ranks never started');
-    await { parity, train, killed, errors }[scenario]();
+    await { parity, train, killed, stalled, errors }[scenario]();
     await dist.barrierAsync();
     dist.destroy();
   } catch (e) {
