@@ -15,7 +15,7 @@
 import { loadBinding } from './native';
 import type { ParameterModule, ParameterValue } from './modules/module';
 import { knownKeys, type ParameterInput } from './modules/options';
-import type { Tensor } from './tensor';
+import { isTensor, type Tensor } from './tensor';
 import type { FloatArray, HostTensorInput, LabelsInput, TensorInput } from './types';
 import * as check from './validate';
 
@@ -330,7 +330,7 @@ export class DistributedLoss {
   forward(embeddings: TensorInput, labels: LabelsInput): DistributedLossResult;
   forward(embeddings: TensorInput, labels: LabelsInput): DistributedLossResult {
     const gathered: Gathered = binding().distAllGatherBatch(embeddings, labels, true);
-    return this.finish(gathered, isTensorLike(embeddings), () => {
+    return this.finish(gathered, isTensor(embeddings), () => {
       const result = this.syncLoss(gathered.embeddings, gathered.labels);
       if (result instanceof Promise) {
         void result.catch(() => undefined);
@@ -353,7 +353,7 @@ export class DistributedLoss {
       disposeIfTensor(gathered.embeddings);
       throw error;
     }
-    return this.finish(gathered, isTensorLike(embeddings), () => result);
+    return this.finish(gathered, isTensor(embeddings), () => result);
   }
 
   /**
@@ -376,7 +376,7 @@ export class DistributedLoss {
       if (grad) {
         const rowsOf = (g: FloatArray | Tensor) => {
           const own = ownRows(g, offset, count, total, scale);
-          if (tensorInput || !isTensorLike(own)) return own;
+          if (tensorInput || !isTensor(own)) return own;
           const host = own.toFloat32Array();
           own.dispose();
           return host;
@@ -390,17 +390,13 @@ export class DistributedLoss {
   }
 }
 
-function isTensorLike(value: unknown): value is Tensor {
-  return typeof value === 'object' && value !== null && typeof (value as Tensor).dispose === 'function';
-}
-
 function disposeIfTensor(value: unknown): void {
-  if (isTensorLike(value)) value.dispose();
+  if (isTensor(value)) value.dispose();
 }
 
 /** Rows [offset, offset + count) of a full-batch gradient of `total` rows, times scale. */
 function ownRows(grad: FloatArray | Tensor, offset: number, count: number, total: number, scale: number): FloatArray | Tensor {
-  if (isTensorLike(grad)) {
+  if (isTensor(grad)) {
     const rows = binding().distRows(grad, offset, count, scale) as Tensor;
     grad.dispose();
     return rows;
