@@ -291,21 +291,21 @@ describeDist('dist: failures', () => {
 
   test('a rank killed mid-run: the others fail with a clear error instead of hanging', async () => {
     const { dir, exits } = await startRanks('killed', [0, 1, 2], 3, 5000);
-    expect(exits[2]).toEqual({ code: null, signal: 'SIGKILL' });
     for (const rank of [0, 1]) {
-      expect(exits[rank]).toEqual({ code: 3, signal: null });
       const { error } = readRank(dir, rank);
       expect(error.name).toBe('TorchError');
       expect(error.message).toMatch(new RegExp(`^dist\\.allReduce failed on rank ${rank} of 3 \\(a peer exited, or did not reach the same call within timeoutMs = 5000\\)`));
+      expect(exits[rank]).toEqual({ code: 3, signal: null });
     }
+    expect(exits[2]).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
   test('a rank alive but never reaching the call: the others fail after timeoutMs', async () => {
     const { dir, exits } = await startRanks('stalled', [0, 1], 2, 1500);
-    expect(exits).toEqual([{ code: 3, signal: null }, { code: 0, signal: null }]);
-    const { error } = readRank(dir, 0);
+    const { error } = readRank(dir, 0); // first, so that a failure shows what happened
     expect(error.name).toBe('TorchError');
     expect(error.message).toMatch(/^dist\.allReduce failed on rank 0 of 2 \(a peer exited, or did not reach the same call within timeoutMs = 1500\): .*Timed out/);
+    expect(exits).toEqual([{ code: 3, signal: null }, { code: 0, signal: null }]);
   });
 
   test('a rank that never joins: the others fail after timeoutMs saying what to check', async () => {

@@ -125,9 +125,21 @@ async function errors() {
   write(out);
 }
 
+/**
+ * Waits until every rank has loaded the addon (a file each in outDir), so that a short
+ * timeoutMs bounds the collectives under test and not the start-up of a slow sibling process.
+ */
+async function awaitPeersLoaded() {
+  const worldSize = Number(process.env.WORLD_SIZE);
+  fs.writeFileSync(path.join(outDir, `loaded-${rank}`), '');
+  const loaded = () => Array.from({ length: worldSize }, (_, r) => fs.existsSync(path.join(outDir, `loaded-${r}`)));
+  while (!loaded().every(Boolean)) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   try {
+    if (scenario !== 'alone') await awaitPeersLoaded();
     dist.initProcessGroup({ timeoutMs });
     if (scenario === 'alone') throw new Error('joined a group whose other ranks never started');
     await { parity, train, killed, stalled, errors }[scenario]();
