@@ -92,7 +92,7 @@ function killed() {
 function stalled() {
   if (rank === Number(process.env.WORLD_SIZE) - 1) {
     // Alive, connected, but never at the collective; exits quietly once the others gave up.
-    return new Promise((resolve) => setTimeout(() => process.exit(0), 3 * timeoutMs));
+    return new Promise((resolve) => setTimeout(() => process.exit(0), 2 * timeoutMs));
   }
   dist.allReduce(new Float32Array([rank]));
   throw new Error('allReduce returned although a rank never called it');
