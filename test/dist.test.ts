@@ -319,6 +319,8 @@ describeDist('dist: failures', () => {
       expect(error.name).toBe('TorchError');
       expect(error.message).toMatch(new RegExp(`^dist\\.initProcessGroup: rank ${rank} of 2 could not join the group at 127\\.0\\.0\\.1:\\d+ within timeoutMs = 1500 \\(does every rank run`));
     }
+    // The store's server counts who came.
+    expect(readRank(server.dir, 0).error.message).toMatch(/: only 1 of 2 ranks joined$/);
   });
 });
 

@@ -243,6 +243,23 @@ std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& masterA
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+// Counts this rank in and waits until all worldSize ranks have, or `deadline`. c10d's own wait
+// (TCPStore waitWorkers, then Gloo's rendezvous) would spend up to twice timeoutMs and more on a
+// missing rank; checking here keeps the whole init within timeoutMs and says how many came.
+void awaitRanks(c10d::Store& store, const InitOptions& o, std::chrono::steady_clock::time_point deadline) {
+  const std::string key = "joined";
+  int64_t joined = store.add(key, 1);
+  while (joined < o.worldSize) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::ostringstream out;
+      out << "only " << joined << " of " << o.worldSize << " ranks joined";
+      throw std::runtime_error(out.str());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    joined = store.add(key, 0);
+  }
+}
+
 void join(const InitOptions& o) {
   if (group != nullptr) {
     std::ostringstream out;
@@ -251,15 +268,17 @@ void join(const InitOptions& o) {
     throw std::runtime_error(out.str());
   }
   const std::chrono::milliseconds timeout(o.timeoutMs);
+  const auto start = std::chrono::steady_clock::now();
   try {
     c10d::TCPStoreOptions storeOptions;
     storeOptions.port = static_cast<std::uint16_t>(o.masterPort);
     storeOptions.isServer = o.rank == 0;
     storeOptions.numWorkers = static_cast<std::size_t>(o.worldSize);
-    storeOptions.waitWorkers = true;
+    storeOptions.waitWorkers = false;  // awaitRanks below, against the same deadline
     storeOptions.timeout = timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(o.masterAddr, storeOptions);
     auto store = c10::make_intrusive<c10d::PrefixStore>("torch-losses/" + std::to_string(generation), tcp);
+    awaitRanks(*store, o, start + timeout);
     auto pgOptions = c10d::ProcessGroupGloo::Options::create(timeout);
     pgOptions->devices.push_back(glooDevice(o.masterAddr));
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(o.rank),
