@@ -9,6 +9,7 @@ import * as path from 'path';
 import { DEMO_USAGE, FlagError, parseDemoFlags, runDemo } from './demo';
 import { info, resolveDevice, setNumThreads } from './index';
 import { findPython, formatTable, generateLive, runParity, TOLERANCE } from './parity';
+import { launchCli } from './launch';
 import type { Device } from './types';
 import * as check from './validate';
 
@@ -24,7 +25,8 @@ commands:
   info      versions, CUDA, threads and BLAS of this installation
   demo      train an embedding model on MNIST digits 0-5, evaluate retrieval on 6-9
   parity    compare every loss with the Python PyTorch found here (live)
-  bench     time every loss against Python PyTorch (same libtorch) and TF.js`,
+  bench     time every loss against Python PyTorch (same libtorch) and TF.js
+  launch    start N local ranks of a script, like torchrun: launch --nproc N script.js [args]`,
   info: `usage: torch-losses info [options]
 
 Versions of the addon, libtorch and Node, CUDA devices, intra-op threads and the BLAS in use.
@@ -147,6 +149,8 @@ function bench(args: string[]): number {
 
 export function main(argv: string[]): number {
   const [command = '', ...args] = argv;
+  // Before the flag checks: the flags after the script are the script's own.
+  if (command === 'launch') return launchCli(args);
   try {
     if (command === '' || command === '--help' || command === 'help') {
       console.log(USAGE['']);

@@ -32,3 +32,8 @@ export * as metrics from './metrics';
 export type { RetrievalSet, RetrievalOptions, RetrievalMetrics } from './metrics';
 export { runDemo } from './demo';
 export type { DemoOptions, DemoSummary, DemoScores } from './demo';
+// Data-parallel training over several processes (libtorch c10d / Gloo) and the local launcher.
+export * as dist from './dist';
+export { launch } from './launch';
+export type { LaunchOptions } from './launch';
+export type { InitProcessGroupOptions, DistributedLossOptions, DistributedLossResult, ReduceOp } from './dist';

@@ -8,6 +8,7 @@
 #include "binding/retrieval_metrics.h"
 #include "binding/runtime.h"
 #include "binding/tensor_handle.h"
+#include "distributed/dist_binding.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new tl::binding::AddonState());
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tl::binding::exportLosses(env, exports);
   tl::binding::ParamModule::exportClass(env, exports);
   tl::binding::exportRetrievalMetrics(env, exports);
+  tl::binding::exportDist(env, exports);
   return exports;
 }
 

@@ -88,7 +88,7 @@ function locate(env = process.env) {
 function probe(torchDir) {
   const config = path.join(torchDir, 'TorchConfig.cmake');
   const key = crypto.createHash('sha1')
-    .update(`${config}:${fs.statSync(config).mtimeMs}:${fs.statSync(__filename).mtimeMs}`)
+    .update(`${config}:${fs.statSync(config).mtimeMs}:${fs.statSync(__filename).mtimeMs}:${process.env.TORCH_LOSSES_NO_DISTRIBUTED || ''}`)
     .digest('hex').slice(0, 12);
   const cache = path.join(os.tmpdir(), `torch-losses-libtorch-${key}.json`);
   if (fs.existsSync(cache)) return JSON.parse(fs.readFileSync(cache, 'utf8'));
@@ -116,7 +116,11 @@ function gypSettings() {
   libs.push('-Wl,--no-as-needed', '-ltorch', '-ltorch_cpu', '-lc10');
   if (p.cuda) libs.push('-ltorch_cuda', '-lc10_cuda');
   libs.push('-Wl,--as-needed');
-  return { include: p.includeDirs, cflags: p.cxxFlags.filter(Boolean), libs };
+  // Distributed support (native/distributed/), decided by libtorch-probe/distributed.cmake as in CMakeLists.txt.
+  const include = p.distributed ? [...p.includeDirs, p.glooInclude] : p.includeDirs;
+  const cflags = p.cxxFlags.filter(Boolean);
+  if (p.distributed) cflags.push('-DTL_WITH_DISTRIBUTED', '-DUSE_C10D_GLOO');
+  return { include, cflags, libs };
 }
 
 function main(argv) {

@@ -23,6 +23,8 @@ say() { echo "[setup] $*" >&2; }
 # Debian packages this project needs. libopenblas0-pthread replaces Debian's reference BLAS,
 # which is ~50x slower for the matrix products inside the losses.
 DEBIAN_PACKAGES=(libtorch-dev libopenblas0-pthread python3-torch cmake g++ make)
+# libgloo-dev: Gloo's headers, for the distributed support (dist.*) over libtorch's c10d.
+DEBIAN_PACKAGES+=(libgloo-dev)
 
 install_debian_packages() {
   command -v dpkg-query >/dev/null || { say "not a Debian system: install libtorch yourself (see README)"; return; }

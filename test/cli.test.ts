@@ -68,3 +68,13 @@ test('bench: a wrong flag is its one-line error, its usage, exit 2 (a child proc
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/^bench: unknown argument --bogus.*\n\nusage: node bench\/run.js/);
 });
+
+test('launch: --help, and a wrong flag is one line + its usage, exit 2', () => {
+  const help = run(['launch', '--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^usage: torch-losses launch --nproc N/);
+  const bad = run(['launch', '--bogus', '1', 'script.js']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/^torch-losses launch: unknown option '--bogus'\n\nusage: torch-losses launch/);
+  expect(run(['launch', 'script.js'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--nproc is required/) });
+});
