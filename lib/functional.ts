@@ -18,3 +18,6 @@ export {
   hingeEmbeddingLossAsync, cosineEmbeddingLoss, cosineEmbeddingLossAsync,
 } from './losses/embedding';
 export { batchHardTripletLoss, batchHardTripletLossAsync, pairwiseDistance } from './losses/metric';
+export {
+  marginSoftmaxLoss, marginSoftmaxLossAsync, labelSmoothing,
+} from './losses/margin_softmax';

@@ -18,4 +18,9 @@ export type { ParameterValue } from './modules/module';
 export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
-export type { ArcFaceLossOptions } from './modules/arcface';
+export type {
+  ArcFaceLossOptions, CosFaceLossOptions, SubCenterArcFaceLossOptions, NormalizedSoftmaxLossOptions,
+  ArcFaceLossWithMLPOptions, MarginSoftmaxModuleOptions, MarginSoftmaxForwardOptions, MarginSoftmaxResult,
+} from './modules/arcface';
+export type { OIMLossOptions } from './modules/oim';
+export type { MarginSoftmaxLossOptions, LabelSmoothingOptions, SmoothingSpread } from './losses/margin_softmax';

@@ -10,6 +10,9 @@ export {
 export { BatchHardTripletLoss } from './losses/metric';
 /** Modules with parameters and an optimiser inside (lib/modules/). */
 export { CenterLoss } from './modules/center_loss';
-export { ArcFaceLoss } from './modules/arcface';
+export {
+  ArcFaceLoss, CosFaceLoss, SubCenterArcFaceLoss, NormalizedSoftmaxLoss, ArcFaceLossWithMLP,
+} from './modules/arcface';
+export { OIMLoss } from './modules/oim';
 export { ParameterDict } from './modules/parameter_dict';
 export { ParameterModule } from './modules/module';

@@ -8,12 +8,14 @@ void exportEmbeddingLosses(Napi::Env env, Napi::Object exports);       // embedd
 void exportRegressionLosses(Napi::Env env, Napi::Object exports);      // regression_losses.cpp
 void exportClassificationLosses(Napi::Env env, Napi::Object exports);  // classification_losses.cpp
 void exportMetricLosses(Napi::Env env, Napi::Object exports);          // metric_losses.cpp
+void exportMarginLosses(Napi::Env env, Napi::Object exports);          // margin_losses.cpp
 
 inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportEmbeddingLosses(env, exports);
   exportRegressionLosses(env, exports);
   exportClassificationLosses(env, exports);
   exportMetricLosses(env, exports);  // after exportEmbeddingLosses: adds to its `reference` object
+  exportMarginLosses(env, exports);  // adds to `reference` too
 }
 
 }  // namespace tl::binding
