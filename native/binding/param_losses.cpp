@@ -210,6 +210,13 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
       if (!needGrad) return result;
       at::NoGradGuard noGrad;
       grads_[0].index_add_(0, y, out.gradCenters);
+      if (!c.touchedAll) {
+        c.touched.push_back(y);
+        if (static_cast<int64_t>(c.touched.size()) * x.size(0) > c.numClasses) {
+          c.touchedAll = true;  // clearing everything is cheaper by then
+          c.touched.clear();
+        }
+      }
       if (c.paperUpdate) {
         c.offsetSums.index_add_(0, y, out.offsets);
         c.counts.index_add_(0, y, at::ones({x.size(0)}, c.counts.options()));

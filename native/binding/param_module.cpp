@@ -280,6 +280,7 @@ Napi::Value ParamModule::jsSetGradients(const Napi::CallbackInfo& info) {
     const auto lock = exclusive();
     at::NoGradGuard noGrad;
     for (const auto& [index, t] : values) grads_[index].copy_(t);
+    if (center_) center_->touchedAll = true;
     return info.Env().Undefined();
   });
 }
@@ -289,12 +290,29 @@ Napi::Value ParamModule::jsZeroGrad(const Napi::CallbackInfo& info) {
     live("zeroGrad");
     const auto lock = exclusive();
     at::NoGradGuard noGrad;
-    for (auto& g : grads_) {
-      if (g.defined()) g.zero_();
+    if (center_ && !center_->touchedAll) {
+      // Only the rows of the labels seen since the last zeroGrad() are non-zero: clearing them
+      // keeps a training step's cost independent of numClasses.
+      const at::Tensor rows = center_->touched.empty() ? at::Tensor() : at::cat(center_->touched);
+      if (rows.defined()) {
+        grads_[0].index_fill_(0, rows, 0);
+        if (center_->offsetSums.defined()) {
+          center_->offsetSums.index_fill_(0, rows, 0);
+          center_->counts.index_fill_(0, rows, 0);
+        }
+      }
+    } else {
+      for (auto& g : grads_) {
+        if (g.defined()) g.zero_();
+      }
+      if (center_ && center_->offsetSums.defined()) {
+        center_->offsetSums.zero_();
+        center_->counts.zero_();
+      }
     }
-    if (center_ && center_->offsetSums.defined()) {
-      center_->offsetSums.zero_();
-      center_->counts.zero_();
+    if (center_) {
+      center_->touched.clear();
+      center_->touchedAll = false;
     }
     return info.Env().Undefined();
   });
@@ -365,6 +383,7 @@ Napi::Value ParamModule::jsTo(const Napi::CallbackInfo& info) {
       center_->counts = counts;
     }
     device_ = target;
+    if (center_) center_->touchedAll = true;  // the recorded rows live on the old device
     resetOptimizer();  // its state lived on the old device (as in PyTorch: move, then build the optimiser)
     reportMemory();
     return info.Env().Undefined();

@@ -49,6 +49,10 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
     double lossWeight = 1.0;
     at::Tensor offsetSums;  // paper update: sum of (c_j - x_i) per class since zeroGrad()
     at::Tensor counts;      // paper update: n_j since zeroGrad()
+    // The labels whose rows got gradient since zeroGrad() (which then clears only those), unless
+    // touchedAll (setGradients, to(), or too many batches: clear everything).
+    std::vector<at::Tensor> touched;
+    bool touchedAll = false;
   };
 
   // ArcFace, CosFace, sub-center ArcFace, NormalizedSoftmax (one fused op), with an optional MLP

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "cpu/softmax_rows_kernel.h"
+
 namespace tl::ops {
 namespace {
 
@@ -78,31 +80,38 @@ LossOutput marginSoftmaxLoss(const at::Tensor& input, const at::Tensor& labels, 
   const UnitRows x = normalizeRows(input);
   const UnitRows w = normalizeRows(weight);
 
-  at::Tensor logits = at::mm(x.unit, w.unit.t());  // cos, [B, C * k]: the one big product
-  at::Tensor nearest;                              // the sub-centre each class's max came from
+  // s * cos, [B, C * k]: the one big product (s scales the B x d side, not the B x C result)
+  at::Tensor logits = at::mm(x.unit * o.s, w.unit.t());
+  at::Tensor nearest;  // the sub-centre each class's max came from
   if (k > 1) std::tie(logits, nearest) = logits.view({batch, numClasses, k}).max(2);
 
   const at::Tensor y = labels.unsqueeze(1);
-  const at::Tensor target = logits.gather(1, y);
+  const at::Tensor target = logits.gather(1, y) / o.s;
   const auto [phi, dphi] = applyMargin(target, o);
-  logits.mul_(o.s).scatter_(1, y, phi * o.s);
+  logits.scatter_(1, y, phi * o.s);
 
   // Cross-entropy against q: loss_i = logsumexp_i - sum_j q_ij z_ij; dL/dz = softmax - q.
-  const at::Tensor lse = logits.logsumexp(1, /*keepdim=*/true);
   const bool smooth = o.smoothingEpsilon > 0;
-  const at::Tensor q = smooth ? smoothTargets(labels, numClasses, o.smoothingEpsilon, o.label2category, o.spread,
-                                              logits.scalar_type())
-                              : at::Tensor();
+  at::Tensor q = smooth ? smoothTargets(labels, numClasses, o.smoothingEpsilon, o.label2category, o.spread,
+                                        logits.scalar_type())
+                        : at::Tensor();
   const at::Tensor expected = smooth ? (q * logits).sum(1, true) : logits.gather(1, y);
-  const at::Tensor losses = (lse - expected).squeeze(1);
-  LossOutput out{reduce(losses, o.reduction), {}};
+  // The backward's factor: the reduction's 1/B times s (dz/dcos).
+  const double gradScale = reductionScale(o.reduction, batch) * o.s;
+  // With needGrad the logits buffer becomes gradScale * softmax in place.
+  at::Tensor lse;
+  if (logits.is_cpu() && logits.is_contiguous()) {
+    lse = cpu::logSumExpRows(logits, needGrad, gradScale);
+  } else {
+    lse = logits.logsumexp(1, /*keepdim=*/true);
+    if (needGrad) logits.sub_(lse).exp_().mul_(gradScale);
+  }
+  LossOutput out{reduce((lse - expected).squeeze(1), o.reduction), {}};
   if (!needGrad) return out;
 
-  // softmax - q, scaled by the reduction and by s (dz/dcos), in place in the logits buffer.
-  at::Tensor grad = logits.sub_(lse).exp_();
-  if (smooth) grad.sub_(q);
-  else grad.scatter_add_(1, y, at::full_like(target, -1));
-  grad.mul_(reductionScale(o.reduction, batch) * o.s);
+  at::Tensor grad = logits;
+  if (smooth) grad.sub_(q.mul_(gradScale));
+  else grad.scatter_add_(1, y, at::full_like(target, -gradScale));
   grad.scatter_(1, y, grad.gather(1, y).mul_(dphi));  // through the margin on the target column
   if (k > 1) {
     // max over sub-centres: the gradient goes to the sub-centre that was chosen
