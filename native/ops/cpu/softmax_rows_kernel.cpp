@@ -10,13 +10,19 @@
 namespace tl::ops::cpu {
 namespace {
 
+// GCC keeps loops with float compares and conversions scalar under its default -ftrapping-math;
+// these loops raise no floating-point exceptions that anyone reads, so they are compiled without
+// it (on these functions only).
+#define TL_VECTORIZE __attribute__((optimize("no-trapping-math")))
+
 // exp(x) for x <= 0 in float, branch-free so that the row loops vectorize: 2^n * p(r) with
-// n = round(x / ln 2), r = x - n ln 2 (split in two constants for accuracy), p Cephes' expf
-// polynomial (~1 ulp). Below -87.3 (exp < FLT_MIN) it returns 0, as expf underflows.
-inline float expNonPositive(float x) {
-  const bool under = x < -87.3f;
-  x = under ? -87.3f : x;
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+// n = round(x / ln 2) (the 1.5 * 2^23 rounding trick), r = x - n ln 2 (ln 2 split in two constants
+// for accuracy), p Cephes' expf polynomial (~1 ulp). Below -87.3 (exp < FLT_MIN) it returns 0,
+// as expf underflows.
+TL_VECTORIZE inline float expNonPositive(float x) {
+  const float keep = x >= -87.3f ? 1.0f : 0.0f;
+  x = x >= -87.3f ? x : -87.3f;
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -26,40 +32,41 @@ inline float expNonPositive(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  // 2^n: n + 2^23 + 127 holds n + 127 in its low mantissa bits; shifting them into the exponent
+  // field is integer work on the bits, no conversion.
+  const float biased = n + 8388735.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &biased, sizeof bits);
+  bits <<= 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return under ? 0.0f : p * scale;
+  return p * scale * keep;
 }
 
 inline double expNonPositive(double x) { return std::exp(x); }
 
+// One row: its log-sum-exp, and with writeSoftmax the row becomes gradScale * softmax.
 template <typename T>
-void rows(T* z, T* lse, int64_t count, int64_t width, bool writeSoftmax, double gradScale) {
-  at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      T* row = z + i * width;
-      T top = row[0];
+TL_VECTORIZE T rowLogSumExp(T* row, int64_t width, bool writeSoftmax, double gradScale) {
+  T top = row[0];
 #pragma omp simd reduction(max : top)
-      for (int64_t j = 0; j < width; ++j) top = std::max(top, row[j]);
-      T sum = 0;
-      if (writeSoftmax) {
+  for (int64_t j = 0; j < width; ++j) top = row[j] > top ? row[j] : top;  // (std::max would not inline here)
+  T sum = 0;
+  if (writeSoftmax) {
 #pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < width; ++j) {
-          const T e = expNonPositive(row[j] - top);
-          row[j] = e;
-          sum += e;
-        }
-        const T factor = static_cast<T>(gradScale) / sum;
-#pragma omp simd
-        for (int64_t j = 0; j < width; ++j) row[j] *= factor;
-      } else {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < width; ++j) sum += expNonPositive(row[j] - top);
-      }
-      lse[i] = top + std::log(sum);
+    for (int64_t j = 0; j < width; ++j) {
+      const T e = expNonPositive(row[j] - top);
+      row[j] = e;
+      sum += e;
     }
-  });
+    const T factor = static_cast<T>(gradScale) / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < width; ++j) row[j] *= factor;
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < width; ++j) sum += expNonPositive(row[j] - top);
+  }
+  return top + std::log(sum);
 }
 
 }  // namespace
@@ -67,9 +74,13 @@ void rows(T* z, T* lse, int64_t count, int64_t width, bool writeSoftmax, double 
 at::Tensor logSumExpRows(at::Tensor& logits, bool writeSoftmax, double gradScale) {
   TORCH_CHECK(logits.is_cpu() && logits.is_contiguous() && logits.dim() == 2, "logSumExpRows: contiguous 2-D CPU logits");
   at::Tensor lse = at::empty({logits.size(0), 1}, logits.options());
+  const int64_t width = logits.size(1);
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "logSumExpRows", [&] {
-    rows<scalar_t>(logits.data_ptr<scalar_t>(), lse.data_ptr<scalar_t>(), logits.size(0), logits.size(1), writeSoftmax,
-                   gradScale);
+    scalar_t* z = logits.data_ptr<scalar_t>();
+    scalar_t* out = lse.data_ptr<scalar_t>();
+    at::parallel_for(0, logits.size(0), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) out[i] = rowLogSumExp(z + i * width, width, writeSoftmax, gradScale);
+    });
   });
   return lse;
 }
