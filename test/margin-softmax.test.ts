@@ -158,6 +158,22 @@ describe('F.labelSmoothing (OML label_smoothing; fast-reid spread)', () => {
   });
 });
 
+test('the module reuses its buffers across batch sizes: each call equals the functional form', () => {
+  const m = new nn.SubCenterArcFaceLoss({ numClasses: 5, inFeatures: 3, subCenters: 2 });
+  const weight = m.parameters().weight;
+  const next = random(9);
+  for (const b of [4, 2, 4, 7]) {
+    const x = f32(Array.from({ length: b * 3 }, () => next()), [b, 3]);
+    const y = Array.from({ length: b }, (_, i) => (i * 3) % 5);
+    m.zeroGrad();
+    const r = m.forward(x, y);
+    const f = F.marginSoftmaxLoss(x, y, weight, { subCenters: 2 });
+    expect(r.loss).toBeCloseTo(f.loss, 5);
+    expectClose(r.grad!.input, f.grad!.input, 1e-6, 1e-5, 'input');
+    expectClose(m.gradients().weight.data, f.grad!.weight, 1e-6, 1e-5, 'weight');
+  }
+});
+
 describe('forwardAsync', () => {
   const c = (data.marginSoftmax as MarginCase[])[0];
   const batch = (i: number) => [f32(c.batches[i].input, c.inputShape), c.batches[i].labels] as const;

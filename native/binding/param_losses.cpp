@@ -239,12 +239,12 @@ Napi::Value ParamModule::jsMarginForward(const Napi::CallbackInfo& info) {
     const auto [input, labels] = readBatch(inputArg, labelsArg, margin_->inFeatures, margin_->numClasses, "inFeatures");
     const at::Tensor x = forwardInput(info, input);
     return runForward(info, inputArg.isTensorHandle(), [this, x, labels = labels, needGrad]() -> ForwardOutput {
-      const MarginSoftmax& a = *margin_;
+      MarginSoftmax& a = *margin_;
       const at::Tensor features = x.to(device_, at::kFloat);
       const std::vector<at::Tensor> mlp(params_.begin(), params_.begin() + a.mlpParams);
       const at::Tensor embeddings = mlp.empty() ? features : ops::mlpForward(features, mlp);
       const ops::LossOutput out =
-          ops::marginSoftmaxLoss(embeddings, labels.to(device_), params_.back(), a.options, needGrad);
+          ops::marginSoftmaxLoss(embeddings, labels.to(device_), params_.back(), a.options, needGrad, &a.workspace);
       ForwardOutput result{out.loss.item<double>(), {}};
       if (!needGrad) return result;
       at::NoGradGuard noGrad;

@@ -103,6 +103,7 @@ void ParamModule::release() {
   params_.clear();
   grads_.clear();
   if (center_) center_->offsetSums = center_->counts = at::Tensor();
+  if (margin_) margin_->workspace = {};
 }
 
 // The CPU bytes this module holds: parameters, gradients, update buffers, optimiser state.

@@ -62,6 +62,7 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
     int64_t numClasses = 0;
     int64_t mlpParams = 0;      // 2 * number of projector layers
     ops::MarginSoftmaxOptions options;
+    ops::MarginSoftmaxWorkspace workspace;  // reused between forwards; freed by dispose()
   };
 
   struct Oim {

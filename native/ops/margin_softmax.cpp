@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "cpu/softmax_rows_kernel.h"
+#include "cpu/margin_softmax_kernel.h"
 
 namespace tl::ops {
 namespace {
@@ -14,16 +14,33 @@ struct UnitRows {
   at::Tensor norm;  // ||row||, [n, 1]
 };
 
-UnitRows normalizeRows(const at::Tensor& t) {
-  at::Tensor norm = t.norm(2, {1}, /*keepdim=*/true);
-  return {t / norm.clamp_min(kNormEps), norm};
+// `slot` when it has the shape and options already (a workspace buffer), else a new one there.
+at::Tensor reuse(at::Tensor* slot, at::IntArrayRef sizes, const at::TensorOptions& options) {
+  if (!slot) return at::empty(sizes, options);
+  if (!slot->defined() || slot->sizes() != sizes || slot->options().dtype() != options.dtype() ||
+      slot->device() != options.device()) {
+    *slot = at::empty(sizes, options);
+  }
+  return *slot;
 }
 
-// d/dv of v / max(||v||, eps) applied to g: (g - u (u . g)) / ||v|| where ||v|| >= eps (clamp_min
-// passes the gradient there, as torch's does), g / eps below it. Finite for zero rows.
-at::Tensor normalizeRowsBackward(const at::Tensor& g, const UnitRows& r) {
+UnitRows normalizeRows(const at::Tensor& t, at::Tensor* slot = nullptr) {
+  at::Tensor norm = t.norm(2, {1}, /*keepdim=*/true);
+  at::Tensor unit = reuse(slot, t.sizes(), t.options());
+  at::div_out(unit, t, norm.clamp_min(kNormEps));
+  return {unit, norm};
+}
+
+// d/dv of v / max(||v||, eps) applied to g (overwritten): (g - u (u . g)) / ||v|| where
+// ||v|| >= eps (clamp_min passes the gradient there, as torch's does), g / eps below it. Finite
+// for zero rows.
+at::Tensor normalizeRowsBackward(at::Tensor g, const UnitRows& r) {
+  if (g.is_cpu() && g.is_contiguous() && r.unit.is_contiguous()) {
+    cpu::normalizeRowsBackwardInPlace(g, r.unit, r.norm.contiguous(), kNormEps);
+    return g;
+  }
   const at::Tensor radial = (g * r.unit).sum(1, /*keepdim=*/true).mul_(r.norm.ge(kNormEps));
-  return (g - r.unit * radial).div_(r.norm.clamp_min(kNormEps));
+  return g.sub_(r.unit * radial).div_(r.norm.clamp_min(kNormEps));
 }
 
 // The target column's margin phi(t) and its derivative dphi/dt, t = cos(theta_y) [B, 1].
@@ -72,16 +89,17 @@ at::Tensor marginSoftmaxLogits(const at::Tensor& input, const at::Tensor& weight
 }
 
 LossOutput marginSoftmaxLoss(const at::Tensor& input, const at::Tensor& labels, const at::Tensor& weight,
-                             const MarginSoftmaxOptions& o, bool needGrad) {
+                             const MarginSoftmaxOptions& o, bool needGrad, MarginSoftmaxWorkspace* workspace) {
   at::NoGradGuard noGrad;
   const int64_t batch = input.size(0);
   const int64_t k = o.subCenters;
   const int64_t numClasses = weight.size(0) / k;
   const UnitRows x = normalizeRows(input);
-  const UnitRows w = normalizeRows(weight);
+  const UnitRows w = normalizeRows(weight, workspace ? &workspace->unitWeight : nullptr);
 
   // s * cos, [B, C * k]: the one big product (s scales the B x d side, not the B x C result)
-  at::Tensor logits = at::mm(x.unit * o.s, w.unit.t());
+  at::Tensor logits = reuse(workspace ? &workspace->logits : nullptr, {batch, weight.size(0)}, input.options());
+  at::mm_out(logits, x.unit * o.s, w.unit.t());
   at::Tensor nearest;  // the sub-centre each class's max came from
   if (k > 1) std::tie(logits, nearest) = logits.view({batch, numClasses, k}).max(2);
 
@@ -119,7 +137,8 @@ LossOutput marginSoftmaxLoss(const at::Tensor& input, const at::Tensor& labels, 
                .view({batch, numClasses * k});
   }
   out.grads.push_back(normalizeRowsBackward(at::mm(grad, w.unit), x));
-  out.grads.push_back(normalizeRowsBackward(at::mm(grad.t(), x.unit), w));
+  at::Tensor gradWeight = reuse(workspace ? &workspace->gradWeight : nullptr, weight.sizes(), weight.options());
+  out.grads.push_back(normalizeRowsBackward(at::mm_out(gradWeight, grad.t(), x.unit), w));
   return out;
 }
 

@@ -39,10 +39,20 @@ struct MarginSoftmaxOptions {
   Reduction reduction = Reduction::Mean;
 };
 
+// Buffers a caller (a module) keeps between calls: at B x C floats a fresh buffer costs more in
+// page faults than the arithmetic on it. Reused when the shapes match, replaced otherwise. The
+// gradient w.r.t. the weight then lives in gradWeight: use it before the next call.
+struct MarginSoftmaxWorkspace {
+  at::Tensor logits;      // [B, C * k]
+  at::Tensor unitWeight;  // [C * k, d]
+  at::Tensor gradWeight;  // [C * k, d]
+};
+
 // input [B, d], labels int64 [B] in [0, C), weight [C * k, d] (checked by the caller).
 // grads: { input, weight } (of the summed per-sample losses for Reduction::None).
 LossOutput marginSoftmaxLoss(const at::Tensor& input, const at::Tensor& labels, const at::Tensor& weight,
-                             const MarginSoftmaxOptions& options, bool needGrad);
+                             const MarginSoftmaxOptions& options, bool needGrad,
+                             MarginSoftmaxWorkspace* workspace = nullptr);
 
 // s * cos(theta) (max over sub-centres) for every class, without the margin: [B, C].
 at::Tensor marginSoftmaxLogits(const at::Tensor& input, const at::Tensor& weight, double s, int64_t subCenters);

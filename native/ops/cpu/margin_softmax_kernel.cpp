@@ -1,4 +1,4 @@
-#include "softmax_rows_kernel.h"
+#include "margin_softmax_kernel.h"
 
 #include <ATen/Parallel.h>
 
@@ -69,7 +69,37 @@ TL_VECTORIZE T rowLogSumExp(T* row, int64_t width, bool writeSoftmax, double gra
   return top + std::log(sum);
 }
 
+template <typename T>
+TL_VECTORIZE void rowNormalizeBackward(T* g, const T* u, int64_t width, T norm, T eps) {
+  T radial = 0;
+  if (norm >= eps) {
+#pragma omp simd reduction(+ : radial)
+    for (int64_t j = 0; j < width; ++j) radial += g[j] * u[j];
+  }
+  const T inverse = T(1) / (norm >= eps ? norm : eps);
+#pragma omp simd
+  for (int64_t j = 0; j < width; ++j) g[j] = (g[j] - u[j] * radial) * inverse;
+}
+
 }  // namespace
+
+void normalizeRowsBackwardInPlace(at::Tensor& grad, const at::Tensor& unit, const at::Tensor& norms, double eps) {
+  TORCH_CHECK(grad.is_cpu() && grad.is_contiguous() && unit.is_contiguous() && norms.is_contiguous() &&
+                  grad.sizes() == unit.sizes() && grad.scalar_type() == unit.scalar_type() &&
+                  norms.scalar_type() == grad.scalar_type(),
+              "normalizeRowsBackwardInPlace: contiguous CPU tensors of one dtype");
+  const int64_t width = grad.size(1);
+  AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "normalizeRowsBackwardInPlace", [&] {
+    scalar_t* g = grad.data_ptr<scalar_t>();
+    const scalar_t* u = unit.data_ptr<scalar_t>();
+    const scalar_t* n = norms.data_ptr<scalar_t>();
+    at::parallel_for(0, grad.size(0), 16, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        rowNormalizeBackward(g + i * width, u + i * width, width, n[i], static_cast<scalar_t>(eps));
+      }
+    });
+  });
+}
 
 at::Tensor logSumExpRows(at::Tensor& logits, bool writeSoftmax, double gradScale) {
   TORCH_CHECK(logits.is_cpu() && logits.is_contiguous() && logits.dim() == 2, "logSumExpRows: contiguous 2-D CPU logits");
