@@ -23,8 +23,8 @@ import type { Tensor } from '../tensor';
 import type { Device, FloatArray, HostTensorInput, LabelsInput, TensorInput } from '../types';
 import * as check from '../validate';
 import { categoriesOption, smoothingSpread, type SmoothingSpread } from '../losses/margin_softmax';
-import { ParameterModule, type ParameterValue } from './module';
-import { deviceOption, knownKeys, optimizerSpec, positiveInteger, type OptimizerOptions } from './options';
+import { asyncCall, ParameterModule, type ParameterValue } from './module';
+import { deviceOption, forwardOptions, knownKeys, optimizerSpec, positiveInteger, type OptimizerOptions } from './options';
 
 /** Options every member of the family takes. */
 export interface MarginSoftmaxModuleOptions {
@@ -143,22 +143,6 @@ abstract class MarginSoftmaxModule<O extends MarginSoftmaxModuleOptions> extends
   /** The scaled cosines s * cos(theta) for every class, without the margin: [B, numClasses] logits for inference. */
   getLogits(input: TensorInput): ParameterValue {
     return this.native.marginLogits(input);
-  }
-}
-
-/** Checks forward()'s options ({ grad }). */
-export function forwardOptions(what: string, options: unknown): Record<string, unknown> {
-  const o = knownKeys(`${what}.forward`, options, ['grad']);
-  if (o.grad !== undefined) check.boolean('grad', o.grad);
-  return o;
-}
-
-/** A Promise of `call()`, rejected (never thrown) when the arguments are bad. */
-export function asyncCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return call();
-  } catch (error) {
-    return Promise.reject(error);
   }
 }
 

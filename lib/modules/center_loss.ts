@@ -15,9 +15,8 @@
 import type { Tensor } from '../tensor';
 import type { Device, FloatArray, HostTensorInput, LabelsInput, TensorInput } from '../types';
 import * as check from '../validate';
-import { asyncCall, forwardOptions } from './arcface';
-import { ParameterModule } from './module';
-import { deviceOption, knownKeys, optimizerSpec, positiveInteger, type OptimizerOptions } from './options';
+import { asyncCall, ParameterModule } from './module';
+import { deviceOption, forwardOptions, knownKeys, optimizerSpec, positiveInteger, type OptimizerOptions } from './options';
 
 export interface CenterLossOptions {
   numClasses: number;

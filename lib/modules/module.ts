@@ -135,3 +135,12 @@ export class ParameterModule {
     this.native.loadBytes(fs.readFileSync(path));
   }
 }
+
+/** A Promise of `call()`, rejected (never thrown) when the arguments are bad. */
+export function asyncCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -19,9 +19,9 @@
 import type { Tensor } from '../tensor';
 import type { Device, FloatArray, HostTensorInput, LabelsInput, TensorInput } from '../types';
 import * as check from '../validate';
-import { asyncCall, forwardOptions, type MarginSoftmaxForwardOptions, type MarginSoftmaxResult } from './arcface';
-import { ParameterModule } from './module';
-import { deviceOption, knownKeys, positiveInteger } from './options';
+import type { MarginSoftmaxForwardOptions, MarginSoftmaxResult } from './arcface';
+import { asyncCall, ParameterModule } from './module';
+import { deviceOption, forwardOptions, knownKeys, positiveInteger } from './options';
 
 export interface OIMLossOptions {
   /** Labelled identities (lookup-table rows). */

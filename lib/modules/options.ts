@@ -132,3 +132,10 @@ export function parameterValues(what: string, values: unknown): Record<string, P
 export function deviceOption(value: unknown): Device | undefined {
   return value === undefined ? undefined : check.device(value);
 }
+
+/** Checks forward()'s options ({ grad }). */
+export function forwardOptions(what: string, options: unknown): Record<string, unknown> {
+  const o = knownKeys(`${what}.forward`, options, ['grad']);
+  if (o.grad !== undefined) check.boolean('grad', o.grad);
+  return o;
+}

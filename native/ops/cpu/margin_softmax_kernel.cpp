@@ -13,7 +13,11 @@ namespace {
 // GCC keeps loops with float compares and conversions scalar under its default -ftrapping-math;
 // these loops raise no floating-point exceptions that anyone reads, so they are compiled without
 // it (on these functions only).
+#if defined(__GNUC__) && !defined(__clang__)
 #define TL_VECTORIZE __attribute__((optimize("no-trapping-math")))
+#else
+#define TL_VECTORIZE
+#endif
 
 // exp(x) for x <= 0 in float, branch-free so that the row loops vectorize: 2^n * p(r) with
 // n = round(x / ln 2) (the 1.5 * 2^23 rounding trick), r = x - n ln 2 (ln 2 split in two constants
