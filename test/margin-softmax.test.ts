@@ -214,6 +214,20 @@ describe('forwardAsync', () => {
   });
 });
 
+describe('NaN or Inf in the input is a RangeError naming the row, unless allowNonFinite', () => {
+  const x = f32([1, 2, NaN, 4], [2, 2]);
+  test.each([
+    ['ArcFaceLoss', () => new nn.ArcFaceLoss({ numClasses: 3, inFeatures: 2 })],
+    ['CenterLoss', () => new nn.CenterLoss({ numClasses: 3, featDim: 2 })],
+    ['OIMLoss', () => new nn.OIMLoss({ numClasses: 3, featDim: 2 })],
+  ] as [string, () => { forward: (...a: unknown[]) => { loss: number }; gradients: () => Record<string, { data: Float32Array }> }][])('%s', (_n, make) => {
+    const m = make();
+    expectError(() => m.forward(x, [0, 1]), 'RangeError', /`input` contains NaN or Inf \(row 1\); pass `allowNonFinite: true`/);
+    for (const g of Object.values(m.gradients())) expect(g.data.every((v) => v === 0)).toBe(true); // nothing accumulated
+    expect(Number.isNaN(m.forward(x, [0, 1], { allowNonFinite: true }).loss)).toBe(true);
+  });
+});
+
 describe('module options and typed errors', () => {
   test('defaults', () => {
     expect(new nn.CosFaceLoss({ numClasses: 2, inFeatures: 2 }).options).toMatchObject({ reduction: 'mean' });

@@ -81,6 +81,8 @@ export interface ArcFaceLossWithMLPOptions extends ArcFaceLossOptions {
 export interface MarginSoftmaxForwardOptions {
   /** Compute the gradients (and accumulate the parameters'). Default true. */
   grad?: boolean;
+  /** Compute even when the input holds NaN or Inf (else a RangeError naming the row). Default false. */
+  allowNonFinite?: boolean;
 }
 
 export interface MarginSoftmaxResult<G = FloatArray> {

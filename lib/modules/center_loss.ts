@@ -38,6 +38,8 @@ export interface CenterLossOptions {
 export interface CenterLossForwardOptions {
   /** Compute the gradients (and accumulate the centres'). Default true. */
   grad?: boolean;
+  /** Compute even when the input holds NaN or Inf (else a RangeError naming the row). Default false. */
+  allowNonFinite?: boolean;
 }
 
 export interface CenterLossResult<G = FloatArray> {

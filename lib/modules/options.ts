@@ -133,9 +133,10 @@ export function deviceOption(value: unknown): Device | undefined {
   return value === undefined ? undefined : check.device(value);
 }
 
-/** Checks forward()'s options ({ grad }). */
+/** Checks forward()'s options ({ grad, allowNonFinite }). */
 export function forwardOptions(what: string, options: unknown): Record<string, unknown> {
-  const o = knownKeys(`${what}.forward`, options, ['grad']);
+  const o = knownKeys(`${what}.forward`, options, ['grad', 'allowNonFinite']);
   if (o.grad !== undefined) check.boolean('grad', o.grad);
+  if (o.allowNonFinite !== undefined) check.boolean('allowNonFinite', o.allowNonFinite);
   return o;
 }

@@ -199,8 +199,9 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
     if (!center_) typeError("forward: this module is not a loss");
     const JsArg inputArg = JsArg::read(info[0]);
     const JsArg labelsArg = JsArg::read(info[1]);
-    const bool needGrad = OptionReader(info[2]).wantsGrad();
-    const auto [input, labels] = readBatch(inputArg, labelsArg, center_->featDim, center_->numClasses, "featDim");
+    const OptionReader options(info[2]);
+    const bool needGrad = options.wantsGrad();
+    const auto [input, labels] = readBatch(inputArg, labelsArg, options, center_->featDim, center_->numClasses, "featDim");
     const at::Tensor x = forwardInput(info, input);
     return runForward(info, inputArg.isTensorHandle(), [this, x, labels = labels, needGrad]() -> ForwardOutput {
       Center& c = *center_;
@@ -235,8 +236,9 @@ Napi::Value ParamModule::jsMarginForward(const Napi::CallbackInfo& info) {
     if (!margin_) typeError("forward: this module is not a margin-softmax loss");
     const JsArg inputArg = JsArg::read(info[0]);
     const JsArg labelsArg = JsArg::read(info[1]);
-    const bool needGrad = OptionReader(info[2]).wantsGrad();
-    const auto [input, labels] = readBatch(inputArg, labelsArg, margin_->inFeatures, margin_->numClasses, "inFeatures");
+    const OptionReader options(info[2]);
+    const bool needGrad = options.wantsGrad();
+    const auto [input, labels] = readBatch(inputArg, labelsArg, options, margin_->inFeatures, margin_->numClasses, "inFeatures");
     const at::Tensor x = forwardInput(info, input);
     return runForward(info, inputArg.isTensorHandle(), [this, x, labels = labels, needGrad]() -> ForwardOutput {
       MarginSoftmax& a = *margin_;
@@ -296,8 +298,9 @@ Napi::Value ParamModule::jsOimForward(const Napi::CallbackInfo& info) {
     if (!oim_) typeError("forward: this module is not an OIM loss");
     const JsArg inputArg = JsArg::read(info[0]);
     const JsArg labelsArg = JsArg::read(info[1]);
-    const bool needGrad = OptionReader(info[2]).wantsGrad();
-    const auto [input, labels] = readBatch(inputArg, labelsArg, oim_->featDim, oim_->numClasses, "featDim", -1);
+    const OptionReader options(info[2]);
+    const bool needGrad = options.wantsGrad();
+    const auto [input, labels] = readBatch(inputArg, labelsArg, options, oim_->featDim, oim_->numClasses, "featDim", -1);
     const at::Tensor x = forwardInput(info, input);
     return runForward(info, inputArg.isTensorHandle(), [this, x, labels = labels, needGrad]() -> ForwardOutput {
       Oim& o = *oim_;

@@ -6,6 +6,7 @@
 
 #include "../common/errors.h"
 #include "../modules/checkpoint.h"
+#include "../ops/finite_check.h"
 #include "addon_state.h"
 #include "device.h"
 #include "errors.h"
@@ -188,7 +189,8 @@ std::vector<std::pair<size_t, at::Tensor>> ParamModule::readNamed(const Napi::Va
   return out;
 }
 
-std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, const JsArg& labelsArg, int64_t featDim,
+std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, const JsArg& labelsArg,
+                                                         const OptionReader& options, int64_t featDim,
                                                          int64_t numClasses, const char* featName,
                                                          int64_t firstLabel) const {
   if (inputArg.isTensorHandle() && !inputArg.handleTensor().defined()) typeError("`input` is a disposed Tensor");
@@ -210,6 +212,7 @@ std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, 
     rangeError("`labels[", i, "]` is ", labels[i].item<int64_t>(), "; expected class indices in [", firstLabel, ", ",
                numClasses, ")", firstLabel < 0 ? " (-1: unlabelled)" : "");
   }
+  ops::requireFinite("input", input, options.flag("allowNonFinite", false));
   return {input, labels};
 }
 

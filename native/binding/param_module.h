@@ -82,9 +82,11 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
 
   void live(const char* what) const;
   // input [B, featDim] and labels [B] in [0, numClasses), checked; `what` names the loss.
-  // `firstLabel` -1 admits OIM's unlabelled samples. `featName` names featDim in messages.
-  std::pair<at::Tensor, at::Tensor> readBatch(const JsArg& input, const JsArg& labels, int64_t featDim,
-                                              int64_t numClasses, const char* featName, int64_t firstLabel = 0) const;
+  // `firstLabel` -1 admits OIM's unlabelled samples. `featName` names featDim in messages. NaN or
+  // Inf in the input is a RangeError unless the forward's options say `allowNonFinite: true`.
+  std::pair<at::Tensor, at::Tensor> readBatch(const JsArg& input, const JsArg& labels, const OptionReader& options,
+                                              int64_t featDim, int64_t numClasses, const char* featName,
+                                              int64_t firstLabel = 0) const;
   void addParameter(const std::string& name, const at::Tensor& value, bool buffer = false);
   std::vector<at::Tensor> trainable() const;
   // Runs `job` under the module's mutex, now (sync) or on a worker (info[3] true: a Promise), and
