@@ -5,7 +5,12 @@
  * references of test/parity/modules.py (loss, input and parameter gradients, logits: 1e-5 abs +
  * 1e-4 rel; 10 SGD-momentum steps); F.labelSmoothing against OML's semantics; forwardAsync; errors.
  */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { F, nn } from '../lib';
+import { findPython } from '../lib/parity';
 import { loadBinding } from '../lib/native';
 import { moduleFixtures } from './module-fixtures';
 import { expectError, f32 } from './helpers/assertions';
@@ -255,4 +260,28 @@ describe('module options and typed errors', () => {
     ['labelSmoothing label', () => F.labelSmoothing([2], 2), 'RangeError', /`y` must be class indices in \[0, 2\)/],
     ['labelSmoothing categories', () => F.labelSmoothing([0], 2, 0.1, [0]), 'RangeError', /`categories` must hold one category per class \(2 entries\), got 1/],
   ] as [string, () => unknown, string, RegExp][])('%s', (_n, fn, name, message) => expectError(fn, name, message));
+});
+
+const python = findPython('/usr/bin/python3');
+(python ? test : test.skip)('ArcFaceLossWithMLP checkpoints: Python reads every parameter; a dict Python wrote loads', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-losses-mlp-'));
+  try {
+    const m = new nn.ArcFaceLossWithMLP({ numClasses: 4, inFeatures: 3, mlpFeatures: [5, 2] });
+    const file = path.join(dir, 'mlp.pt');
+    m.save(file);
+    const code = [
+      'import sys, torch',
+      'd = torch.load(sys.argv[1])',
+      'print(sorted((k, list(v.shape)) for k, v in d.items()))',
+      'torch.save({k: v * 2 for k, v in d.items()}, sys.argv[2])',
+    ].join('\n');
+    const doubled = path.join(dir, 'doubled.pt');
+    const out = execFileSync(python!.python, ['-c', code, file, doubled], { encoding: 'utf8' });
+    expect(out.trim()).toBe("[('mlp.0.bias', [5]), ('mlp.0.weight', [5, 3]), ('mlp.1.bias', [2]), ('mlp.1.weight', [2, 5]), ('weight', [4, 2])]");
+    const before = m.parameters();
+    m.load(doubled);
+    for (const [name, p] of Object.entries(m.parameters())) expectClose(p.data, before[name].data.map((v) => 2 * v), 1e-7, 0, name);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
