@@ -245,7 +245,8 @@ def margin_loss(x, labels, weight, o):
     q = smooth_targets(labels, logits.shape[1], eps, None if cats is None else torch.tensor(cats),
                        o.get("smoothingSpread", "all")).to(logits.dtype)
     losses = -(q * logits.log_softmax(1)).sum(1)
-    return losses.sum() if o.get("reduction", "mean") == "sum" else losses.mean()
+    reduction = o.get("reduction", "mean")
+    return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
 
 
 MARGIN_CASES = [
