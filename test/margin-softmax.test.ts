@@ -179,6 +179,19 @@ test('the module reuses its buffers across batch sizes: each call equals the fun
   }
 });
 
+test('the workspace is reported to V8 after each forward (sync and async) and freed by dispose()', async () => {
+  const m = new nn.ArcFaceLoss({ inFeatures: 4, numClasses: 100 });
+  const params = m.externalMemory; // weight and its gradient: 2 * 100 * 4 floats
+  expect(params).toBe(3200);
+  const x = (b: number) => f32(new Array(b * 4).fill(1), [b, 4]);
+  m.forward(x(10), new Array(10).fill(3));
+  expect(m.externalMemory).toBe(params + 4 * (10 * 100 + 2 * 100 * 4)); // logits, unit weights, weight gradient
+  await m.forwardAsync(x(20), new Array(20).fill(3));
+  expect(m.externalMemory).toBe(params + 4 * (20 * 100 + 2 * 100 * 4));
+  m.dispose();
+  expect(m.externalMemory).toBe(0);
+});
+
 describe('forwardAsync', () => {
   const c = (data.marginSoftmax as MarginCase[])[0];
   const batch = (i: number) => [f32(c.batches[i].input, c.inputShape), c.batches[i].labels] as const;

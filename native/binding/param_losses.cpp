@@ -76,6 +76,7 @@ class ParamModule::ForwardWorker : public Napi::AsyncWorker {
     Napi::HandleScope scope(env);
     try {
       if (error_) rethrowAsJs(env, error_);
+      module_->reportMemory();
       deferred_.Resolve(forwardResult(env, out_.loss, out_.gradInput, tensorInput_, /*external=*/true));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
@@ -116,6 +117,7 @@ Napi::Value ParamModule::runForward(const Napi::CallbackInfo& info, bool tensorI
   }
   const auto lock = exclusive();
   const ForwardOutput out = job();
+  reportMemory();
   return forwardResult(info.Env(), out.loss, out.gradInput, tensorInput, false);
 }
 
@@ -247,6 +249,11 @@ Napi::Value ParamModule::jsMarginForward(const Napi::CallbackInfo& info) {
       const at::Tensor embeddings = mlp.empty() ? features : ops::mlpForward(features, mlp);
       const ops::LossOutput out =
           ops::marginSoftmaxLoss(embeddings, labels.to(device_), params_.back(), a.options, needGrad, &a.workspace);
+      int64_t held = 0;
+      for (const at::Tensor* t : {&a.workspace.logits, &a.workspace.unitWeight, &a.workspace.gradWeight}) {
+        if (t->defined() && t->is_cpu()) held += static_cast<int64_t>(t->nbytes());
+      }
+      workspaceBytes_ = held;
       ForwardOutput result{out.loss.item<double>(), {}};
       if (!needGrad) return result;
       at::NoGradGuard noGrad;

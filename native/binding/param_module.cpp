@@ -105,9 +105,11 @@ void ParamModule::release() {
   grads_.clear();
   if (center_) center_->offsetSums = center_->counts = at::Tensor();
   if (margin_) margin_->workspace = {};
+  workspaceBytes_ = 0;
 }
 
-// The CPU bytes this module holds: parameters, gradients, update buffers, optimiser state.
+// The CPU bytes this module holds: parameters, gradients, update buffers, workspace, optimiser
+// state. Called on the JS thread (after each forward: the workspace follows the batch size).
 void ParamModule::reportMemory() {
   int64_t bytes = 0, paramBytes = 0;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -116,6 +118,7 @@ void ParamModule::reportMemory() {
   }
   bytes += paramBytes;
   if (center_ && center_->offsetSums.defined()) bytes += center_->offsetSums.nbytes() + center_->counts.nbytes();
+  bytes += workspaceBytes_.load();
   if (stepped_) {
     int64_t states = 0;
     if (spec_.kind == modules::OptimizerKind::SGD) states = spec_.momentum != 0 ? 1 : 0;

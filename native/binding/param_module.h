@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -148,6 +149,9 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
   uint64_t nextTicket_ = 0;
   uint64_t serving_ = 0;
   int64_t reported_ = 0;
+  // The margin-softmax workspace's bytes, written by forwards (under the mutex, maybe on a worker)
+  // and read by reportMemory() on the JS thread.
+  std::atomic<int64_t> workspaceBytes_{0};
 };
 
 }  // namespace tl::binding
