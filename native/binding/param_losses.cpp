@@ -212,7 +212,7 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
       ForwardOutput result{out.loss.item<double>() * c.lossWeight, {}};
       if (!needGrad) return result;
       at::NoGradGuard noGrad;
-      grads_[0].index_add_(0, y, out.gradCenters);
+      grads_[0].index_add_(0, y, out.gradInput, /*alpha=*/-1);  // dL/dc_{y_i} = -dL/dx_i
       if (!c.touchedAll) {
         c.touched.push_back(y);
         if (static_cast<int64_t>(c.touched.size()) * x.size(0) > c.numClasses) {
@@ -221,7 +221,7 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
         }
       }
       if (c.paperUpdate) {
-        c.offsetSums.index_add_(0, y, out.offsets);
+        c.offsetSums.index_add_(0, y, out.diff, /*alpha=*/-1);  // sum of c_j - x_i
         c.counts.index_add_(0, y, at::ones({x.size(0)}, c.counts.options()));
       }
       result.gradInput = out.gradInput.mul_(c.lossWeight).to(x.scalar_type());
