@@ -186,6 +186,26 @@ describe('zeroGrad() clears only the rows the batches touched, and still clears 
     expect(zero(m)).toBe(true);
   });
 
+  test('forwards add their rows lazily: gradients(), setGradients(), zeroGrad() and step() see exactly the right sum', () => {
+    const a = new nn.CenterLoss({ numClasses: 10, featDim: 2, optimizer: { type: 'sgd', lr: 0.1 } });
+    const b = new nn.CenterLoss({ numClasses: 10, featDim: 2, optimizer: { type: 'sgd', lr: 0.1 } });
+    b.setParameters(a.parameters());
+    const y = f32([0.5, -1, 2, 0], [2, 2]);
+    a.forward(x, [1, 2, 1]);
+    a.zeroGrad(); // drops x's rows
+    a.forward(y, [3, 3]);
+    a.forward(x, [1, 9, 9]);
+    b.forward(y, [3, 3]);
+    b.forward(x, [1, 9, 9]);
+    expect(a.gradients()).toEqual(b.gradients());
+    a.step();
+    b.step();
+    expect(a.parameters()).toEqual(b.parameters());
+    a.forward(x, [4, 4, 4]);
+    a.setGradients({ centers: f32(new Array(20).fill(1), [10, 2]) }); // replaces the pending rows too
+    expect(Array.from(a.gradients().centers.data)).toEqual(new Array(20).fill(1));
+  });
+
   test("the paper update's sums are cleared with them", () => {
     const m = new nn.CenterLoss({ numClasses: 10, featDim: 2, update: 'paper' });
     const before = m.parameters().centers.data;

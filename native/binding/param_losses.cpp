@@ -212,22 +212,30 @@ Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
       ForwardOutput result{out.loss.item<double>() * c.lossWeight, {}};
       if (!needGrad) return result;
       at::NoGradGuard noGrad;
-      grads_[0].index_add_(0, y, out.gradInput, /*alpha=*/-1);  // dL/dc_{y_i} = -dL/dx_i
-      if (!c.touchedAll) {
-        c.touched.push_back(y);
-        if (static_cast<int64_t>(c.touched.size()) * x.size(0) > c.numClasses) {
-          c.touchedAll = true;  // clearing everything is cheaper by then
-          c.touched.clear();
-        }
-      }
+      c.pending.emplace_back(y, -out.gradInput);  // dL/dc_{y_i} = -dL/dx_i, added at the next flush
+      c.pendingRows += x.size(0);
+      if (c.pendingRows > c.numClasses) flushCenterGradients();  // bounded memory
       if (c.paperUpdate) {
+        c.touch(y);
         c.offsetSums.index_add_(0, y, out.diff, /*alpha=*/-1);  // sum of c_j - x_i
         c.counts.index_add_(0, y, at::ones({x.size(0)}, c.counts.options()));
       }
-      result.gradInput = out.gradInput.mul_(c.lossWeight).to(x.scalar_type());
+      result.gradInput = (c.lossWeight == 1 ? out.gradInput : out.gradInput * c.lossWeight).to(x.scalar_type());
       return result;
     });
   });
+}
+
+void ParamModule::flushCenterGradients() {
+  if (!center_) return;
+  Center& c = *center_;
+  at::NoGradGuard noGrad;
+  for (const auto& [y, rows] : c.pending) {
+    grads_[0].index_add_(0, y, rows);
+    if (!c.paperUpdate) c.touch(y);  // (the paper update recorded them at the forward)
+  }
+  c.pending.clear();
+  c.pendingRows = 0;
 }
 
 // marginForward(input [B, inFeatures], labels [B], { grad }, async) of the margin-softmax family:

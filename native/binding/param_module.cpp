@@ -103,7 +103,11 @@ void ParamModule::release() {
   optimizer_.reset();
   params_.clear();
   grads_.clear();
-  if (center_) center_->offsetSums = center_->counts = at::Tensor();
+  if (center_) {
+    center_->offsetSums = center_->counts = at::Tensor();
+    center_->pending.clear();
+    center_->pendingRows = 0;
+  }
   if (margin_) margin_->workspace = {};
   workspaceBytes_ = 0;
 }
@@ -261,6 +265,7 @@ Napi::Value ParamModule::jsGradients(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("gradients");
     const auto lock = exclusive();
+    flushCenterGradients();
     Napi::Object out = Napi::Object::New(info.Env());
     for (size_t i = 0; i < names_.size(); ++i) {
       if (!isBuffer_[i]) out.Set(names_[i], hostValue(info.Env(), grads_[i]));
@@ -286,6 +291,7 @@ Napi::Value ParamModule::jsSetGradients(const Napi::CallbackInfo& info) {
     const auto values = readNamed(info[0], "setGradients", false);
     const auto lock = exclusive();
     at::NoGradGuard noGrad;
+    flushCenterGradients();  // then overwritten, as a dense gradient would be
     for (const auto& [index, t] : values) grads_[index].copy_(t);
     if (center_) center_->touchedAll = true;
     return info.Env().Undefined();
@@ -297,6 +303,10 @@ Napi::Value ParamModule::jsZeroGrad(const Napi::CallbackInfo& info) {
     live("zeroGrad");
     const auto lock = exclusive();
     at::NoGradGuard noGrad;
+    if (center_) {
+      center_->pending.clear();  // never added: nothing to clear for them
+      center_->pendingRows = 0;
+    }
     if (center_ && !center_->touchedAll) {
       // Only the rows of the labels seen since the last zeroGrad() are non-zero: clearing them
       // keeps a training step's cost independent of numClasses.
@@ -333,6 +343,7 @@ Napi::Value ParamModule::jsStep(const Napi::CallbackInfo& info) {
       ops::paperCenterUpdate(params_[0], center_->offsetSums, center_->counts, center_->alpha);
       return info.Env().Undefined();
     }
+    flushCenterGradients();
     const std::vector<at::Tensor> params = trainable();
     if (params.empty()) return info.Env().Undefined();  // OIM: its table is updated by forward()
     if (!optimizer_) optimizer_ = modules::makeOptimizer(params, spec_);
@@ -369,6 +380,7 @@ Napi::Value ParamModule::jsTo(const Napi::CallbackInfo& info) {
     const c10::Device target = resolveDevice(info[0].As<Napi::String>().Utf8Value());
     const auto lock = exclusive();
     if (target == device_) return info.Env().Undefined();
+    flushCenterGradients();
     // Everything is copied first, so that a failure (out of memory) leaves the module as it was.
     std::vector<at::Tensor> params, grads;
     for (size_t i = 0; i < params_.size(); ++i) {

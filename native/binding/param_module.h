@@ -54,7 +54,23 @@ class ParamModule : public Napi::ObjectWrap<ParamModule> {
     // touchedAll (setGradients, to(), or too many batches: clear everything).
     std::vector<at::Tensor> touched;
     bool touchedAll = false;
+    void touch(const at::Tensor& labels) {
+      if (touchedAll) return;
+      touched.push_back(labels);
+      if (static_cast<int64_t>(touched.size()) * labels.size(0) > numClasses) {
+        touchedAll = true;  // clearing everything is cheaper by then
+        touched.clear();
+      }
+    }
+    // The centres' gradient rows of the forwards since the last flush, not yet added into the
+    // dense gradient: (labels, dL/dc rows). A training step (zeroGrad, forward, step) then writes
+    // the table's rows once, in step(), instead of in every forward and zeroGrad().
+    std::vector<std::pair<at::Tensor, at::Tensor>> pending;
+    int64_t pendingRows = 0;
   };
+
+  // Adds the pending centre-gradient rows into the dense gradient (before anything reads it).
+  void flushCenterGradients();
 
   // ArcFace, CosFace, sub-center ArcFace, NormalizedSoftmax (one fused op), with an optional MLP
   // projector in front (ArcFaceLossWithMLP): parameters mlp.{i}.weight / mlp.{i}.bias, then weight.
