@@ -749,7 +749,7 @@ def margin_softmax_cases():
     from modules import margin_loss
     cases = []
     for options in [{}, {"easyMargin": True, "reduction": "sum"}, {"smoothingEpsilon": 0.1, "reduction": "none"},
-                    {"kind": "cosface", "smoothingEpsilon": 0.2, "label2category": [0, 0, 1, 1, 2]},
+                    {"kind": "cosface", "smoothingEpsilon": 0.2, "smoothingSpread": "others"},
                     {"subCenters": 3, "m": 0.3, "s": 30.0}, {"kind": "normsoftmax", "temperature": 0.1}]:
         g = gen(17)
         k = options.get("subCenters", 1)
