@@ -233,6 +233,14 @@ def answer(request):
         prepared["step"] = None  # free the previous case's tensors first
         prepared["step"] = make_step(request["case"], seed, request.get("impl"))
         return warm_up(prepared["step"], request["timing"])
+    if op in ("prepareModule", "batchModule"):  # the parameter modules' rows (bench/modules.js)
+        import modules_reference
+        slot = request["slot"]
+        if op == "prepareModule":
+            prepared[slot] = None
+            prepared[slot] = modules_reference.make_step(request["case"], seed)
+            return warm_up(prepared[slot], request["timing"])
+        return run_batch(prepared[slot], float(request["batchNs"]))
     if op == "batch":
         if prepared["step"] is None:
             raise ValueError("batch before prepare")

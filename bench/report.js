@@ -108,6 +108,7 @@ function markdown(res) {
         'Tensors and are disposed in the loop).',
       '', variantsTable(res.variants, res.variantForms), '');
   }
+  lines.push(...require('./modules').markdown(res.modules));
   if (res.tfjs) {
     lines.push('## TensorFlow.js', '');
     if (res.tfjs.error) lines.push(`n/a: ${res.tfjs.error}`, '');

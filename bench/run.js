@@ -22,6 +22,7 @@ const { measure, measurePair, warmUp, runBatch, now } = require('./timing');
 const addonSide = require('./addon');
 const { PythonSide } = require('./python');
 const report = require('./report');
+const modulesSide = require('./modules');
 
 const ROOT = path.join(__dirname, '..');
 const SEED = 20240611;
@@ -121,12 +122,13 @@ async function main() {
   const select = selector(args.only);
   const cases = mainCases({ batchHard: hasBatchHard, quick: args.quick }).filter(select.has);
   const FLOOR = floorCases(args.quick);
-  if (!cases.length && !select.floor) {
+  const moduleCases = modulesSide.cases(args.quick).filter(select.has);
+  if (!cases.length && !select.floor && !moduleCases.length) {
     fail(`--only matched nothing; ids: ${mainCases({ batchHard: hasBatchHard, quick: args.quick }).map((c) => c.id).join(', ')}, floor`);
   }
   if (args.only) {
     const all = mainCases({ batchHard: hasBatchHard, quick: args.quick });
-    const unknown = args.only.filter((o) => o !== 'floor' && !all.some((c) => c.id === o || c.loss === o));
+    const unknown = args.only.filter((o) => o !== 'floor' && ![...all, ...modulesSide.cases(args.quick)].some((c) => c.id === o || c.loss === o));
     if (unknown.length) process.stderr.write(`bench: --only: no case ${unknown.join(', ')} (ignored)\n`);
   }
   const byId = new Map(cases.map((c) => [c.id, c]));
@@ -207,6 +209,11 @@ async function main() {
     log(`  forms ${c.loss.padEnd(24)} ${c.sizeLabel.padEnd(14)} ` +
       VARIANTS.map((f) => `${f.id} ${report.fmtUs(v.us[f.id])}`).join('  ') + ' µs');
   }
+
+  // 2b. losses with parameters (bench/modules.js), each with its PyTorch counterparts ---------
+  const modules = moduleCases.length
+    ? await modulesSide.run({ torch, python, t: { ...t, quick: args.quick }, select, log, errors })
+    : null;
 
   // 3. the matrix-product floor, PyTorch side -------------------------------------------------
   const floor = [];
@@ -348,6 +355,7 @@ async function main() {
     rows,
     variantForms: VARIANTS,
     variants,
+    modules,
     tfjs,
     floor,
     targets,

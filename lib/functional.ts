@@ -27,3 +27,6 @@ export {
   tripletLoss, tripletLossAsync, semiHardTripletLoss, semiHardTripletLossAsync, tripletLossOml, tripletLossOmlAsync,
   tripletLossPlain, tripletLossPlainAsync,
 } from './losses/metric';
+export {
+  marginSoftmaxLoss, marginSoftmaxLossAsync, labelSmoothing,
+} from './losses/margin_softmax';

@@ -22,7 +22,12 @@ export type { LossFunction, AsyncLossFunction } from './losses/define';
 export type { OptimizerOptions, SGDOptions, AdamOptions, ParameterInput } from './modules/options';
 export type { CenterLossOptions, CenterLossResult, CenterLossForwardOptions } from './modules/center_loss';
 export type { ParameterDictOptions } from './modules/parameter_dict';
-export type { ArcFaceLossOptions } from './modules/arcface';
+export type {
+  ArcFaceLossOptions, CosFaceLossOptions, SubCenterArcFaceLossOptions, NormalizedSoftmaxLossOptions,
+  ArcFaceLossWithMLPOptions, MarginSoftmaxModuleOptions, MarginSoftmaxForwardOptions, MarginSoftmaxResult,
+} from './modules/arcface';
+export type { OIMLossOptions } from './modules/oim';
+export type { MarginSoftmaxLossOptions, LabelSmoothingOptions, SmoothingSpread } from './losses/margin_softmax';
 export type { EmbeddingHeadOptions, EmbeddingHeadOutput, EmbeddingHeadGradients } from './modules/embedding_head';
 export { combineLosses } from './combine';
 export type { LossTerm, LossResultLike, CombinedLoss } from './combine';

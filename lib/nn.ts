@@ -14,7 +14,10 @@ export {
 export { TripletLoss, TripletLossWithMiner, SemiHardTripletLoss, TripletLossOml, TripletLossPlain } from './losses/metric';
 /** Modules with parameters and an optimiser inside (lib/modules/). */
 export { CenterLoss } from './modules/center_loss';
-export { ArcFaceLoss } from './modules/arcface';
+export {
+  ArcFaceLoss, CosFaceLoss, SubCenterArcFaceLoss, NormalizedSoftmaxLoss, ArcFaceLossWithMLP,
+} from './modules/arcface';
+export { OIMLoss } from './modules/oim';
 export { ParameterDict } from './modules/parameter_dict';
 export { ParameterModule } from './modules/module';
 export { EmbeddingHead } from './modules/embedding_head';

@@ -165,3 +165,53 @@ describe('typed errors', () => {
     expect(c.learningRate).toBe(0.5);
   });
 });
+
+describe('zeroGrad() clears only the rows the batches touched, and still clears everything', () => {
+  const x = f32([1, 2, 3, 4, 5, 6], [3, 2]);
+  const zero = (m: nn.CenterLoss) => m.gradients().centers.data.every((v) => v === 0);
+  test.each([
+    ['one batch', (m: nn.CenterLoss) => m.forward(x, [0, 5, 5])],
+    ['many batches (past numClasses rows: a full clear)', (m: nn.CenterLoss) => {
+      for (let i = 0; i < 5; i++) m.forward(x, [i, i + 1, 9]);
+    }],
+    ['setGradients, then a batch', (m: nn.CenterLoss) => {
+      m.setGradients({ centers: f32(Array.from({ length: 20 }, (_, i) => i + 1), [10, 2]) });
+      m.forward(x, [1, 1, 1]);
+    }],
+  ] as [string, (m: nn.CenterLoss) => void][])('%s', (_n, fill) => {
+    const m = new nn.CenterLoss({ numClasses: 10, featDim: 2 });
+    fill(m);
+    expect(zero(m)).toBe(false);
+    m.zeroGrad();
+    expect(zero(m)).toBe(true);
+  });
+
+  test('forwards add their rows lazily: gradients(), setGradients(), zeroGrad() and step() see exactly the right sum', () => {
+    const a = new nn.CenterLoss({ numClasses: 10, featDim: 2, optimizer: { type: 'sgd', lr: 0.1 } });
+    const b = new nn.CenterLoss({ numClasses: 10, featDim: 2, optimizer: { type: 'sgd', lr: 0.1 } });
+    b.setParameters(a.parameters());
+    const y = f32([0.5, -1, 2, 0], [2, 2]);
+    a.forward(x, [1, 2, 1]);
+    a.zeroGrad(); // drops x's rows
+    a.forward(y, [3, 3]);
+    a.forward(x, [1, 9, 9]);
+    b.forward(y, [3, 3]);
+    b.forward(x, [1, 9, 9]);
+    expect(a.gradients()).toEqual(b.gradients());
+    a.step();
+    b.step();
+    expect(a.parameters()).toEqual(b.parameters());
+    a.forward(x, [4, 4, 4]);
+    a.setGradients({ centers: f32(new Array(20).fill(1), [10, 2]) }); // replaces the pending rows too
+    expect(Array.from(a.gradients().centers.data)).toEqual(new Array(20).fill(1));
+  });
+
+  test("the paper update's sums are cleared with them", () => {
+    const m = new nn.CenterLoss({ numClasses: 10, featDim: 2, update: 'paper' });
+    const before = m.parameters().centers.data;
+    m.forward(x, [0, 5, 5]);
+    m.zeroGrad();
+    m.step(); // nothing accumulated: the centres stay
+    expect(m.parameters().centers.data).toEqual(before);
+  });
+});

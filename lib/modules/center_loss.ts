@@ -15,8 +15,8 @@
 import type { Tensor } from '../tensor';
 import type { Device, FloatArray, HostTensorInput, LabelsInput, TensorInput } from '../types';
 import * as check from '../validate';
-import { ParameterModule } from './module';
-import { deviceOption, knownKeys, optimizerSpec, positiveInteger, type OptimizerOptions } from './options';
+import { asyncCall, ParameterModule } from './module';
+import { deviceOption, forwardOptions, knownKeys, optimizerSpec, positiveInteger, type OptimizerOptions } from './options';
 
 export interface CenterLossOptions {
   numClasses: number;
@@ -38,6 +38,8 @@ export interface CenterLossOptions {
 export interface CenterLossForwardOptions {
   /** Compute the gradients (and accumulate the centres'). Default true. */
   grad?: boolean;
+  /** Compute even when the input holds NaN or Inf (else a RangeError naming the row). Default false. */
+  allowNonFinite?: boolean;
 }
 
 export interface CenterLossResult<G = FloatArray> {
@@ -78,8 +80,14 @@ export class CenterLoss extends ParameterModule {
   forward(input: Tensor, labels: LabelsInput, options?: CenterLossForwardOptions): CenterLossResult<Tensor>;
   forward(input: TensorInput, labels: LabelsInput, options?: CenterLossForwardOptions): CenterLossResult<FloatArray | Tensor>;
   forward(input: TensorInput, labels: LabelsInput, options?: CenterLossForwardOptions) {
-    const o = knownKeys('CenterLoss.forward', options, ['grad']);
-    if (o.grad !== undefined) check.boolean('grad', o.grad);
-    return this.native.centerForward(input, labels, o);
+    return this.native.centerForward(input, labels, forwardOptions('CenterLoss', options), false);
+  }
+
+  /** forward() on a worker thread (see ParameterModule for the ordering of calls on one module). */
+  forwardAsync(input: HostTensorInput, labels: LabelsInput, options?: CenterLossForwardOptions): Promise<CenterLossResult>;
+  forwardAsync(input: Tensor, labels: LabelsInput, options?: CenterLossForwardOptions): Promise<CenterLossResult<Tensor>>;
+  forwardAsync(input: TensorInput, labels: LabelsInput, options?: CenterLossForwardOptions): Promise<CenterLossResult<FloatArray | Tensor>>;
+  forwardAsync(input: TensorInput, labels: LabelsInput, options?: CenterLossForwardOptions) {
+    return asyncCall(() => this.native.centerForward(input, labels, forwardOptions('CenterLoss', options), true));
   }
 }

@@ -4,6 +4,12 @@
  * AdamW, created at the first step()). Gradients accumulate over forward() calls until zeroGrad(),
  * as in PyTorch.
  *
+ * Calls on one module are serialised, in call order: forwardAsync() calls run one after the
+ * other on a worker thread, and a synchronous call (forward, step, zeroGrad, setParameters, save,
+ * load, to, dispose, ...) first waits, blocking, for the forwardAsync() calls made before it.
+ * So `m.forwardAsync(a); m.step()` steps with a's gradient. dispose() during a forwardAsync waits
+ * for it; forwardAsync calls made after dispose() reject with a TypeError.
+ *
  * Memory: dispose() frees it at once (the GC does not see GPU memory); the CPU bytes are reported
  * to V8 so that an undisposed module is collected in time.
  */
@@ -36,13 +42,18 @@ export class ParameterModule {
     return this.native.parameters();
   }
 
+  /** Buffers: state saved and loaded with the parameters but not optimised (OIM's lookup table). */
+  buffers(): Record<string, ParameterValue> {
+    return this.native.buffers();
+  }
+
   /** The accumulated gradients, in the parameters' layout. */
   gradients(): Record<string, ParameterValue> {
     return this.native.gradients();
   }
 
   /**
-   * Replaces some or all parameters by copies of `values`. An unknown name or a shape mismatch is
+   * Replaces some or all parameters (or buffers, as load_state_dict does) by copies of `values`. An unknown name or a shape mismatch is
    * a RangeError, raised before anything changes. The optimiser's state is kept.
    */
   setParameters(values: Record<string, ParameterInput>): void {
@@ -122,5 +133,14 @@ export class ParameterModule {
   load(path: string): void {
     if (typeof path !== 'string') throw new TypeError(`\`path\` must be a string, got ${typeof path}`);
     this.native.loadBytes(fs.readFileSync(path));
+  }
+}
+
+/** A Promise of `call()`, rejected (never thrown) when the arguments are bad. */
+export function asyncCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

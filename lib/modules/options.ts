@@ -123,7 +123,8 @@ export function parameterValues(what: string, values: unknown): Record<string, P
   for (const [name, v] of Object.entries(values)) {
     const ok =
       v !== null && typeof v === 'object' && 'data' in v && 'shape' in v &&
-      ((v as ParameterInput).data instanceof Float32Array || (v as ParameterInput).data instanceof Float64Array);
+      // by tag, not instanceof: arrays from the addon or a worker come from another realm
+      ['[object Float32Array]', '[object Float64Array]'].includes(Object.prototype.toString.call((v as ParameterInput).data));
     if (!ok) throw new TypeError(`${what}: \`${name}\` must be { data: Float32Array, shape: number[] }, got ${describe(v)}`);
   }
   return values as Record<string, ParameterInput>;
@@ -131,4 +132,12 @@ export function parameterValues(what: string, values: unknown): Record<string, P
 
 export function deviceOption(value: unknown): Device | undefined {
   return value === undefined ? undefined : check.device(value);
+}
+
+/** Checks forward()'s options ({ grad, allowNonFinite }). */
+export function forwardOptions(what: string, options: unknown): Record<string, unknown> {
+  const o = knownKeys(`${what}.forward`, options, ['grad', 'allowNonFinite']);
+  if (o.grad !== undefined) check.boolean('grad', o.grad);
+  if (o.allowNonFinite !== undefined) check.boolean('allowNonFinite', o.allowNonFinite);
+  return o;
 }

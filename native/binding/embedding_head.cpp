@@ -61,15 +61,16 @@ void ParamModule::moveEmbeddingHead(c10::Device target) {
   names_.clear();
   params_.clear();
   grads_.clear();
+  isBuffer_.clear();
   for (const auto& [name, p] : head_->parameters()) adoptParameter(name, p);
   if (oldGrads.size() == grads_.size()) {
     for (size_t i = 0; i < grads_.size(); ++i) grads_[i].copy_(oldGrads[i]);
   }
-  bufferNames_.clear();
-  buffers_.clear();
+  headBufferNames_.clear();
+  headBuffers_.clear();
   for (const auto& [name, b] : head_->buffers()) {
-    bufferNames_.push_back(name);
-    buffers_.push_back(b);
+    headBufferNames_.push_back(name);
+    headBuffers_.push_back(b);
   }
 }
 

@@ -10,6 +10,7 @@ void exportClassificationLosses(Napi::Env env, Napi::Object exports);  // classi
 void exportMetricLosses(Napi::Env env, Napi::Object exports);          // metric_losses.cpp
 void exportPairLosses(Napi::Env env, Napi::Object exports);            // pair_losses.cpp
 void exportMiners(Napi::Env env, Napi::Object exports);                // miners.cpp
+void exportMarginLosses(Napi::Env env, Napi::Object exports);          // margin_losses.cpp
 
 inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportEmbeddingLosses(env, exports);
@@ -18,6 +19,7 @@ inline void exportLosses(Napi::Env env, Napi::Object exports) {
   exportMetricLosses(env, exports);  // after exportEmbeddingLosses: adds to its `reference` object
   exportPairLosses(env, exports);
   exportMiners(env, exports);
+  exportMarginLosses(env, exports);  // adds to `reference` too
 }
 
 }  // namespace tl::binding

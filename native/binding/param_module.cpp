@@ -6,6 +6,7 @@
 
 #include "../common/errors.h"
 #include "../modules/checkpoint.h"
+#include "../ops/finite_check.h"
 #include "addon_state.h"
 #include "device.h"
 #include "errors.h"
@@ -31,11 +32,6 @@ Napi::Object hostValue(Napi::Env env, const at::Tensor& t) {
   return out;
 }
 
-int64_t positiveInteger(const OptionReader& options, const char* key) {
-  const int64_t v = options.integer(key, 0);
-  if (v <= 0) rangeError("`", key, "` must be a positive integer, got ", v);
-  return v;
-}
 
 }  // namespace
 
@@ -45,6 +41,7 @@ void ParamModule::exportClass(Napi::Env env, Napi::Object exports) {
       {
           InstanceMethod<&ParamModule::jsAddParameter>("addParameter"),
           InstanceMethod<&ParamModule::jsParameters>("parameters"),
+          InstanceMethod<&ParamModule::jsBuffers>("buffers"),
           InstanceMethod<&ParamModule::jsGradients>("gradients"),
           InstanceMethod<&ParamModule::jsSetParameters>("setParameters"),
           InstanceMethod<&ParamModule::jsSetGradients>("setGradients"),
@@ -60,8 +57,9 @@ void ParamModule::exportClass(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ParamModule::jsLoadBytes>("loadBytes"),
           InstanceMethod<&ParamModule::jsMemoryBytes>("memoryBytes"),
           InstanceMethod<&ParamModule::jsCenterForward>("centerForward"),
-          InstanceMethod<&ParamModule::jsArcFaceForward>("arcFaceForward"),
-          InstanceMethod<&ParamModule::jsArcFaceLogits>("arcFaceLogits"),
+          InstanceMethod<&ParamModule::jsMarginForward>("marginForward"),
+          InstanceMethod<&ParamModule::jsMarginLogits>("marginLogits"),
+          InstanceMethod<&ParamModule::jsOimForward>("oimForward"),
           InstanceMethod<&ParamModule::jsHeadForward>("headForward"),
           InstanceMethod<&ParamModule::jsHeadBackward>("headBackward"),
           InstanceMethod<&ParamModule::jsSetTraining>("setTraining"),
@@ -89,49 +87,11 @@ ParamModule::ParamModule(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Para
     modules::checkOptimizerSpec(spec_);
 
     const std::string kind = options.text("kind", "dict");
-    if (kind == "center") {
-      Center c;
-      c.numClasses = positiveInteger(options, "numClasses");
-      c.featDim = positiveInteger(options, "featDim");
-      const std::string formula = options.text("formula", "mean");
-      if (formula != "mean" && formula != "paper") rangeError("`formula` must be 'mean' or 'paper', got '", formula, "'");
-      c.formula = formula == "mean" ? ops::CenterFormula::Mean : ops::CenterFormula::Paper;
-      const std::string update = options.text("update", "optimizer");
-      if (update != "optimizer" && update != "paper") rangeError("`update` must be 'optimizer' or 'paper', got '", update, "'");
-      c.paperUpdate = update == "paper";
-      c.alpha = options.number("alpha", 0.5);
-      if (!(c.alpha >= 0 && c.alpha <= 1)) rangeError("`alpha` must be in [0, 1], got ", c.alpha);
-      c.lossWeight = options.number("lossWeight", 1.0);
-      if (!(c.lossWeight > 0)) rangeError("`lossWeight` must be > 0, got ", c.lossWeight);
-      // torch.randn(numClasses, featDim) on the CPU generator, then moved (as the reference does).
-      at::Tensor centers = at::randn({c.numClasses, c.featDim}, at::TensorOptions().dtype(at::kFloat));
-      if (c.paperUpdate) {
-        c.offsetSums = at::zeros({c.numClasses, c.featDim}, at::TensorOptions().dtype(at::kFloat).device(device_));
-        c.counts = at::zeros({c.numClasses}, at::TensorOptions().dtype(at::kFloat).device(device_));
-      }
-      center_ = std::move(c);
-      addParameter("centers", centers);
-    } else if (kind == "arcface") {
-      ArcFace a;
-      a.inFeatures = positiveInteger(options, "inFeatures");
-      a.numClasses = positiveInteger(options, "numClasses");
-      a.options.m = options.number("m", 0.5);
-      if (!(a.options.m >= 0 && a.options.m <= M_PI / 2)) rangeError("`m` must be in [0, pi/2] (radians), got ", a.options.m);
-      a.options.s = options.number("s", 64.0);
-      if (!(a.options.s > 0)) rangeError("`s` must be > 0, got ", a.options.s);
-      a.options.easyMargin = options.flag("easyMargin", false);
-      a.options.reduction = options.reduction();
-      if (a.options.reduction == ops::Reduction::None) rangeError("`reduction` must be 'mean' or 'sum', got 'none'");
-      // nn.init.xavier_uniform_(torch.empty(numClasses, inFeatures)) on the CPU generator.
-      const double bound = std::sqrt(6.0 / static_cast<double>(a.inFeatures + a.numClasses));
-      at::Tensor weight = at::empty({a.numClasses, a.inFeatures}, at::TensorOptions().dtype(at::kFloat)).uniform_(-bound, bound);
-      arcface_ = a;
-      addParameter("weight", weight);
-    } else if (kind == "embedding") {
-      initEmbeddingHead(options);
-    } else if (kind != "dict") {
-      rangeError("`kind` must be 'dict', 'center', 'arcface' or 'embedding', got '", kind, "'");
-    }
+    if (kind == "center") initCenter(options);
+    else if (kind == "arcface" || kind == "cosface" || kind == "normsoftmax") initMarginSoftmax(options, kind);
+    else if (kind == "oim") initOim(options);
+    else if (kind == "embedding") initEmbeddingHead(options);
+    else if (kind != "dict") rangeError("`kind` must be 'dict', 'center', 'arcface', 'cosface', 'normsoftmax', 'oim' or 'embedding', got '", kind, "'");
     reportMemory();
   } catch (const Napi::Error&) {
     throw;
@@ -148,19 +108,31 @@ void ParamModule::release() {
   optimizer_.reset();
   params_.clear();
   grads_.clear();
-  if (center_) center_->offsetSums = center_->counts = at::Tensor();
+  if (center_) {
+    center_->offsetSums = center_->counts = at::Tensor();
+    center_->pending.clear();
+    center_->pendingRows = 0;
+  }
+  if (margin_) margin_->workspace = {};
+  workspaceBytes_ = 0;
   headOutputs_.clear();
-  buffers_.clear();
+  headBufferNames_.clear();
+  headBuffers_.clear();
   head_.reset();
 }
 
-// The CPU bytes this module holds: parameters, gradients, update buffers, optimiser state.
+// The CPU bytes this module holds: parameters, gradients, update buffers, workspace, optimiser
+// state. Called on the JS thread (after each forward: the workspace follows the batch size).
 void ParamModule::reportMemory() {
   int64_t bytes = 0, paramBytes = 0;
-  for (const auto& p : params_) paramBytes += static_cast<int64_t>(p.nbytes());
-  bytes = 2 * paramBytes;
-  for (const auto& b : buffers_) bytes += static_cast<int64_t>(b.nbytes());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    paramBytes += static_cast<int64_t>(params_[i].nbytes());
+    if (!isBuffer_[i]) bytes += static_cast<int64_t>(grads_[i].nbytes());
+  }
+  bytes += paramBytes;
+  for (const auto& b : headBuffers_) bytes += static_cast<int64_t>(b.nbytes());
   if (center_ && center_->offsetSums.defined()) bytes += center_->offsetSums.nbytes() + center_->counts.nbytes();
+  bytes += workspaceBytes_.load();
   if (stepped_) {
     int64_t states = 0;
     if (spec_.kind == modules::OptimizerKind::SGD) states = spec_.momentum != 0 ? 1 : 0;
@@ -176,22 +148,35 @@ void ParamModule::live(const char* what) const {
   if (disposed_) typeError(what, ": this module was disposed");
 }
 
-void ParamModule::addParameter(const std::string& name, const at::Tensor& value) {
+void ParamModule::addParameter(const std::string& name, const at::Tensor& value, bool buffer) {
   if (std::find(names_.begin(), names_.end(), name) != names_.end()) rangeError("parameter '", name, "' exists already");
-  if (value.numel() == 0) rangeError("parameter '", name, "' is empty");
-  adoptParameter(name, value.to(device_, at::kFloat, false, /*copy=*/true).contiguous());
+  if (value.numel() == 0 && !buffer) rangeError("parameter '", name, "' is empty");
+  adoptParameter(name, value.to(device_, at::kFloat, false, /*copy=*/true).contiguous(), buffer);
 }
 
-void ParamModule::adoptParameter(const std::string& name, const at::Tensor& p) {
-  at::Tensor g = at::zeros_like(p);
-  p.mutable_grad() = g;
+void ParamModule::adoptParameter(const std::string& name, const at::Tensor& p, bool buffer) {
+  at::Tensor g;
+  if (!buffer) {
+    g = at::zeros_like(p);
+    p.mutable_grad() = g;
+  }
   names_.push_back(name);
   params_.push_back(p);
   grads_.push_back(g);
+  isBuffer_.push_back(buffer);
   resetOptimizer();
 }
 
-std::vector<std::pair<size_t, at::Tensor>> ParamModule::readNamed(const Napi::Value& value, const char* what) {
+std::vector<at::Tensor> ParamModule::trainable() const {
+  std::vector<at::Tensor> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!isBuffer_[i]) out.push_back(params_[i]);
+  }
+  return out;
+}
+
+std::vector<std::pair<size_t, at::Tensor>> ParamModule::readNamed(const Napi::Value& value, const char* what,
+                                                                   bool buffers) {
   if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) {
     typeError(what, ": expected an object { name: { data, shape } }, got ", describe(value));
   }
@@ -205,12 +190,14 @@ std::vector<std::pair<size_t, at::Tensor>> ParamModule::readNamed(const Napi::Va
   std::vector<std::pair<size_t, at::Tensor>> out;
   for (const auto& [key, arg] : args) {
     const auto found = std::find(names_.begin(), names_.end(), key);
-    if (found == names_.end()) {
+    const size_t index = static_cast<size_t>(found - names_.begin());
+    if (found == names_.end() || (isBuffer_[index] && !buffers)) {
       std::string known;
-      for (const auto& n : names_) known += (known.empty() ? "'" : ", '") + n + "'";
+      for (size_t i = 0; i < names_.size(); ++i) {
+        if (!isBuffer_[i] || buffers) known += (known.empty() ? "'" : ", '") + names_[i] + "'";
+      }
       rangeError(what, ": unknown parameter '", key, "'; parameters: ", known);
     }
-    const size_t index = static_cast<size_t>(found - names_.begin());
     const std::string label = key;
     const at::Tensor t = arg.tensor(label.c_str());
     if (t.sizes() != params_[index].sizes()) {
@@ -222,13 +209,16 @@ std::vector<std::pair<size_t, at::Tensor>> ParamModule::readNamed(const Napi::Va
   return out;
 }
 
-std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, const JsArg& labelsArg, int64_t featDim,
-                                                         int64_t numClasses) const {
+std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, const JsArg& labelsArg,
+                                                         const OptionReader& options, int64_t featDim,
+                                                         int64_t numClasses, const char* featName,
+                                                         int64_t firstLabel) const {
+  if (inputArg.isTensorHandle() && !inputArg.handleTensor().defined()) typeError("`input` is a disposed Tensor");
   const at::Tensor input = inputArg.tensor("input");
   if (labelsArg.isTensorHandle()) typeError("`labels` must be labels (Int32Array, BigInt64Array or number[]), got a Tensor");
   const at::Tensor labels = labelsArg.labels("labels");
   if (input.dim() != 2 || input.size(1) != featDim) {
-    rangeError("`input` must have shape [batch, ", center_ ? "featDim" : "inFeatures", " = ", featDim, "], got ",
+    rangeError("`input` must have shape [batch, ", featName, " = ", featDim, "], got ",
                shapeText(input.sizes()));
   }
   const int64_t batch = input.size(0);
@@ -236,18 +226,21 @@ std::pair<at::Tensor, at::Tensor> ParamModule::readBatch(const JsArg& inputArg, 
   if (labels.dim() != 1 || labels.size(0) != batch) {
     rangeError("`labels` must hold ", batch, " class indices (one per row of `input`), got ", labels.numel());
   }
-  const at::Tensor bad = labels.lt(0).logical_or_(labels.ge(numClasses));
+  const at::Tensor bad = labels.lt(firstLabel).logical_or_(labels.ge(numClasses));
   if (bad.any().item<bool>()) {
     const int64_t i = bad.nonzero()[0][0].item<int64_t>();
-    rangeError("`labels[", i, "]` is ", labels[i].item<int64_t>(), "; expected class indices in [0, ", numClasses, ")");
+    rangeError("`labels[", i, "]` is ", labels[i].item<int64_t>(), "; expected class indices in [", firstLabel, ", ",
+               numClasses, ")", firstLabel < 0 ? " (-1: unlabelled)" : "");
   }
+  ops::requireFinite("input", input, options.flag("allowNonFinite", false));
   return {input, labels};
 }
 
 Napi::Value ParamModule::jsAddParameter(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("addParameter");
-    if (center_ || arcface_) typeError("addParameter: this module's parameters are fixed");
+    const auto lock = exclusive();
+    if (center_ || margin_ || oim_) typeError("addParameter: this module's parameters are fixed");
     if (!info[0].IsString()) typeError("addParameter: `name` must be a string, got ", describe(info[0]));
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     const JsArg arg = JsArg::read(info[1]);
@@ -260,8 +253,23 @@ Napi::Value ParamModule::jsAddParameter(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsParameters(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("parameters");
+    const auto lock = exclusive();
     Napi::Object out = Napi::Object::New(info.Env());
-    for (size_t i = 0; i < names_.size(); ++i) out.Set(names_[i], hostValue(info.Env(), params_[i]));
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (!isBuffer_[i]) out.Set(names_[i], hostValue(info.Env(), params_[i]));
+    }
+    return out;
+  });
+}
+
+Napi::Value ParamModule::jsBuffers(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    live("buffers");
+    const auto lock = exclusive();
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (isBuffer_[i]) out.Set(names_[i], hostValue(info.Env(), params_[i]));
+    }
     return out;
   });
 }
@@ -269,8 +277,12 @@ Napi::Value ParamModule::jsParameters(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsGradients(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("gradients");
+    const auto lock = exclusive();
+    flushCenterGradients();
     Napi::Object out = Napi::Object::New(info.Env());
-    for (size_t i = 0; i < names_.size(); ++i) out.Set(names_[i], hostValue(info.Env(), grads_[i]));
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (!isBuffer_[i]) out.Set(names_[i], hostValue(info.Env(), grads_[i]));
+    }
     return out;
   });
 }
@@ -278,7 +290,8 @@ Napi::Value ParamModule::jsGradients(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsSetParameters(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("setParameters");
-    const auto values = readNamed(info[0], "setParameters");  // every check before any change
+    const auto values = readNamed(info[0], "setParameters", true);  // every check before any change
+    const auto lock = exclusive();
     at::NoGradGuard noGrad;
     for (const auto& [index, t] : values) params_[index].copy_(t);
     return info.Env().Undefined();
@@ -288,9 +301,12 @@ Napi::Value ParamModule::jsSetParameters(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsSetGradients(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("setGradients");
-    const auto values = readNamed(info[0], "setGradients");
+    const auto values = readNamed(info[0], "setGradients", false);
+    const auto lock = exclusive();
     at::NoGradGuard noGrad;
+    flushCenterGradients();  // then overwritten, as a dense gradient would be
     for (const auto& [index, t] : values) grads_[index].copy_(t);
+    if (center_) center_->touchedAll = true;
     return info.Env().Undefined();
   });
 }
@@ -298,11 +314,35 @@ Napi::Value ParamModule::jsSetGradients(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsZeroGrad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("zeroGrad");
+    const auto lock = exclusive();
     at::NoGradGuard noGrad;
-    for (auto& g : grads_) g.zero_();
-    if (center_ && center_->offsetSums.defined()) {
-      center_->offsetSums.zero_();
-      center_->counts.zero_();
+    if (center_) {
+      center_->pending.clear();  // never added: nothing to clear for them
+      center_->pendingRows = 0;
+    }
+    if (center_ && !center_->touchedAll) {
+      // Only the rows of the labels seen since the last zeroGrad() are non-zero: clearing them
+      // keeps a training step's cost independent of numClasses.
+      const at::Tensor rows = center_->touched.empty() ? at::Tensor() : at::cat(center_->touched);
+      if (rows.defined()) {
+        grads_[0].index_fill_(0, rows, 0);
+        if (center_->offsetSums.defined()) {
+          center_->offsetSums.index_fill_(0, rows, 0);
+          center_->counts.index_fill_(0, rows, 0);
+        }
+      }
+    } else {
+      for (auto& g : grads_) {
+        if (g.defined()) g.zero_();
+      }
+      if (center_ && center_->offsetSums.defined()) {
+        center_->offsetSums.zero_();
+        center_->counts.zero_();
+      }
+    }
+    if (center_) {
+      center_->touched.clear();
+      center_->touchedAll = false;
     }
     return info.Env().Undefined();
   });
@@ -311,12 +351,15 @@ Napi::Value ParamModule::jsZeroGrad(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsStep(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("step");
+    const auto lock = exclusive();
     if (center_ && center_->paperUpdate) {
       ops::paperCenterUpdate(params_[0], center_->offsetSums, center_->counts, center_->alpha);
       return info.Env().Undefined();
     }
-    if (params_.empty()) return info.Env().Undefined();
-    if (!optimizer_) optimizer_ = modules::makeOptimizer(params_, spec_);
+    flushCenterGradients();
+    const std::vector<at::Tensor> params = trainable();
+    if (params.empty()) return info.Env().Undefined();  // OIM: its table is updated by forward()
+    if (!optimizer_) optimizer_ = modules::makeOptimizer(params, spec_);
     optimizer_->step();
     if (!stepped_) {
       stepped_ = true;
@@ -336,6 +379,7 @@ Napi::Value ParamModule::jsSetLearningRate(const Napi::CallbackInfo& info) {
     if (!info[0].IsNumber()) typeError("`lr` must be a number, got ", describe(info[0]));
     const double lr = info[0].As<Napi::Number>().DoubleValue();
     if (!(std::isfinite(lr) && lr >= 0)) rangeError("`lr` must be a finite number >= 0, got ", lr);
+    const auto lock = exclusive();
     spec_.lr = lr;
     if (optimizer_) optimizer_->setLearningRate(lr);
     return info.Env().Undefined();
@@ -347,26 +391,30 @@ Napi::Value ParamModule::jsTo(const Napi::CallbackInfo& info) {
     live("to");
     if (!info[0].IsString()) typeError("to(device): `device` must be a string, got ", describe(info[0]));
     const c10::Device target = resolveDevice(info[0].As<Napi::String>().Utf8Value());
+    const auto lock = exclusive();
     if (target == device_) return info.Env().Undefined();
-    if (head_) {
+    if (head_) {  // the head moves its own modules; the parameters are re-adopted from it
       moveEmbeddingHead(target);
       device_ = target;
       resetOptimizer();
       reportMemory();
       return info.Env().Undefined();
     }
+    flushCenterGradients();
     // Everything is copied first, so that a failure (out of memory) leaves the module as it was.
     std::vector<at::Tensor> params, grads;
     for (size_t i = 0; i < params_.size(); ++i) {
       params.push_back(params_[i].to(target, false, true));
-      grads.push_back(grads_[i].to(target, false, true));
+      grads.push_back(grads_[i].defined() ? grads_[i].to(target, false, true) : at::Tensor());
     }
     at::Tensor sums, counts;
     if (center_ && center_->offsetSums.defined()) {
       sums = center_->offsetSums.to(target);
       counts = center_->counts.to(target);
     }
-    for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = grads[i];
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (grads[i].defined()) params[i].mutable_grad() = grads[i];
+    }
     params_ = std::move(params);
     grads_ = std::move(grads);
     if (center_ && sums.defined()) {
@@ -374,6 +422,7 @@ Napi::Value ParamModule::jsTo(const Napi::CallbackInfo& info) {
       center_->counts = counts;
     }
     device_ = target;
+    if (center_) center_->touchedAll = true;  // the recorded rows live on the old device
     resetOptimizer();  // its state lived on the old device (as in PyTorch: move, then build the optimiser)
     reportMemory();
     return info.Env().Undefined();
@@ -385,6 +434,7 @@ Napi::Value ParamModule::jsDevice(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ParamModule::jsDispose(const Napi::CallbackInfo& info) {
+  const auto lock = exclusive();  // waits for the async forwards queued before
   disposed_ = true;
   release();
   return info.Env().Undefined();
@@ -399,9 +449,10 @@ Napi::Value ParamModule::jsMemoryBytes(const Napi::CallbackInfo& info) {
 Napi::Value ParamModule::jsSaveBytes(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     live("save");
+    const auto lock = exclusive();
     modules::NamedTensors named;
     for (size_t i = 0; i < names_.size(); ++i) named.emplace_back(names_[i], params_[i]);
-    for (size_t i = 0; i < bufferNames_.size(); ++i) named.emplace_back(bufferNames_[i], buffers_[i]);
+    for (size_t i = 0; i < headBufferNames_.size(); ++i) named.emplace_back(headBufferNames_[i], headBuffers_[i]);
     const std::vector<char> bytes = modules::saveTensorDict(named);
     Napi::Buffer<char> out = Napi::Buffer<char>::New(info.Env(), bytes.size());
     if (!bytes.empty()) std::memcpy(out.Data(), bytes.data(), bytes.size());
@@ -417,12 +468,12 @@ Napi::Value ParamModule::jsLoadBytes(const Napi::CallbackInfo& info) {
     std::vector<char> bytes(data.ByteLength());
     if (!bytes.empty()) std::memcpy(bytes.data(), data.Data(), bytes.size());
     const modules::NamedTensors loaded = modules::loadTensorDict(bytes);
-    // Every check before any change: same names, tensors of the same shapes (float parameters),
-    // over the parameters and then the buffers.
+    // Every check before any change: same names, tensors of the same shapes (floating point where
+    // the module's are), over the parameters and buffers and then the head's buffers.
     std::vector<std::string> names = names_;
-    names.insert(names.end(), bufferNames_.begin(), bufferNames_.end());
+    names.insert(names.end(), headBufferNames_.begin(), headBufferNames_.end());
     std::vector<at::Tensor> targets = params_;
-    targets.insert(targets.end(), buffers_.begin(), buffers_.end());
+    targets.insert(targets.end(), headBuffers_.begin(), headBuffers_.end());
     std::vector<at::Tensor> values(names.size());
     for (const auto& [name, t] : loaded) {
       const auto found = std::find(names.begin(), names.end(), name);
@@ -439,96 +490,11 @@ Napi::Value ParamModule::jsLoadBytes(const Napi::CallbackInfo& info) {
     for (size_t i = 0; i < names.size(); ++i) {
       if (!values[i].defined()) rangeError("load: the checkpoint lacks the parameter '", names[i], "'");
     }
+    const auto lock = exclusive();
     at::NoGradGuard noGrad;
     for (size_t i = 0; i < names.size(); ++i) targets[i].copy_(values[i]);
+    if (oim_) oim_->queueHead = 0;  // the queue's write position is not saved: it restarts
     return info.Env().Undefined();
-  });
-}
-
-// forward(input [B, featDim], labels [B], { grad }) of a center-loss module: { loss, grad: { input } }.
-// The centres' gradient dL/dc (without lossWeight: KaiyangZhou's rescaling by 1/lossWeight) is
-// accumulated for step(); with update 'paper', so are the paper's numerators and counts.
-Napi::Value ParamModule::jsCenterForward(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    live("forward");
-    if (!center_) typeError("forward: this module is not a loss");
-    const JsArg inputArg = JsArg::read(info[0]);
-    const JsArg labelsArg = JsArg::read(info[1]);
-    const OptionReader options(info[2]);
-    const bool needGrad = options.wantsGrad();
-    if (inputArg.isTensorHandle() && !inputArg.handleTensor().defined()) typeError("`input` is a disposed Tensor");
-    const Center& c = *center_;
-    const auto [input, labels] = readBatch(inputArg, labelsArg, c.featDim, c.numClasses);
-    const at::Tensor x = input.to(device_, at::kFloat);
-    const at::Tensor y = labels.to(device_);
-    ops::CenterLossOutput out = ops::centerLoss(x, y, params_[0], c.formula, needGrad);
-    Napi::Object result = Napi::Object::New(info.Env());
-    result.Set("loss", out.loss.item<double>() * c.lossWeight);
-    if (needGrad) {
-      at::NoGradGuard noGrad;
-      grads_[0].index_add_(0, y, out.gradCenters);
-      if (c.paperUpdate) {
-        center_->offsetSums.index_add_(0, y, out.offsets);
-        center_->counts.index_add_(0, y, at::ones({x.size(0)}, center_->counts.options()));
-      }
-      at::Tensor gradInput = out.gradInput.mul_(c.lossWeight).to(input.scalar_type());
-      Napi::Object grad = Napi::Object::New(info.Env());
-      grad.Set("input", inputArg.isTensorHandle() ? Napi::Value(TensorHandle::create(info.Env(), gradInput))
-                                                  : typedArrayFromTensor(info.Env(), gradInput));
-      result.Set("grad", grad);
-    }
-    return result;
-  });
-}
-
-// forward(input [B, inFeatures], labels [B], { grad }) of an ArcFace module: { loss, grad: { input } };
-// the gradient w.r.t. the class weights is accumulated for step().
-Napi::Value ParamModule::jsArcFaceForward(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    live("forward");
-    if (!arcface_) typeError("forward: this module is not an ArcFace loss");
-    const JsArg inputArg = JsArg::read(info[0]);
-    const JsArg labelsArg = JsArg::read(info[1]);
-    const OptionReader options(info[2]);
-    const bool needGrad = options.wantsGrad();
-    const ArcFace& a = *arcface_;
-    const auto [input, labels] = readBatch(inputArg, labelsArg, a.inFeatures, a.numClasses);
-    const at::Tensor x = input.to(device_, at::kFloat);
-    const at::Tensor y = labels.to(device_);
-    const ops::LossOutput out = ops::arcFaceLoss(x, y, params_[0], a.options, needGrad);
-    Napi::Object result = Napi::Object::New(info.Env());
-    result.Set("loss", out.loss.item<double>());
-    if (needGrad) {
-      at::NoGradGuard noGrad;
-      grads_[0].add_(out.grads[1]);
-      const at::Tensor gradInput = out.grads[0].to(input.scalar_type());
-      Napi::Object grad = Napi::Object::New(info.Env());
-      grad.Set("input", inputArg.isTensorHandle() ? Napi::Value(TensorHandle::create(info.Env(), gradInput))
-                                                  : typedArrayFromTensor(info.Env(), gradInput));
-      result.Set("grad", grad);
-    }
-    return result;
-  });
-}
-
-// getLogits(input): s * cos(theta) for every class, [B, numClasses], without the margin.
-Napi::Value ParamModule::jsArcFaceLogits(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    live("getLogits");
-    if (!arcface_) typeError("getLogits: this module is not an ArcFace loss");
-    const JsArg inputArg = JsArg::read(info[0]);
-    const at::Tensor input = inputArg.tensor("input");
-    if (input.dim() != 2 || input.size(1) != arcface_->inFeatures) {
-      rangeError("`input` must have shape [batch, inFeatures = ", arcface_->inFeatures, "], got ", shapeText(input.sizes()));
-    }
-    const at::Tensor logits = ops::arcFaceLogits(input.to(device_, at::kFloat), params_[0], arcface_->options.s);
-    Napi::Object out = Napi::Object::New(info.Env());
-    out.Set("data", typedArrayFromTensor(info.Env(), logits));
-    Napi::Array shape = Napi::Array::New(info.Env(), 2);
-    shape.Set(0u, static_cast<double>(logits.size(0)));
-    shape.Set(1u, static_cast<double>(logits.size(1)));
-    out.Set("shape", shape);
-    return out;
   });
 }
 

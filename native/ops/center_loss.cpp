@@ -19,9 +19,10 @@ CenterLossOutput centerLoss(const at::Tensor& input, const at::Tensor& labels, c
     out.loss = squared.sum() * 0.5;
   }
   if (needGrad) {
+    // The centres' gradient and the paper's numerator are the negatives of these: callers
+    // index_add_ them with alpha -1 instead of materialising two more [B, d] tensors.
     out.gradInput = scale.defined() ? diff * scale : diff.clone();
-    out.gradCenters = -out.gradInput;
-    out.offsets = -diff;
+    out.diff = diff;
   }
   return out;
 }

@@ -17,9 +17,8 @@ enum class CenterFormula {
 
 struct CenterLossOutput {
   at::Tensor loss;         // 0-dim
-  at::Tensor gradInput;    // dL/dx, [B, d] (undefined without needGrad)
-  at::Tensor gradCenters;  // dL/dc_{y_i} per sample, [B, d]: index_add_ them by label
-  at::Tensor offsets;      // c_{y_i} - x_i, [B, d] (the numerator of the paper's update)
+  at::Tensor gradInput;    // dL/dx, [B, d] (undefined without needGrad); dL/dc_{y_i} = -gradInput
+  at::Tensor diff;         // x_i - c_{y_i}, [B, d]: the paper's update's numerator is -diff
 };
 
 // input [B, d], labels int64 [B] in [0, C) (checked by the caller), centers [C, d].

@@ -739,6 +739,7 @@ GENERATORS = {
     "cosineEmbeddingLoss": cosine_embedding_cases,
     "tripletMarginWithDistanceLoss": triplet_with_distance_cases,
     "batchHardTripletLoss": batch_hard_triplet_cases,
+    "marginSoftmaxLoss": lambda: margin_softmax_cases(),  # defined below
 }
 
 # The pair and list losses: references and cases in pair_losses.py, which imports the helpers above
@@ -760,6 +761,24 @@ def _triplet_family(loss):
 
 GENERATORS.update({loss: _triplet_family(loss) for loss in
                    ["tripletLoss", "semiHardTripletLoss", "tripletLossOml", "tripletLossPlain"]})
+
+
+def margin_softmax_cases():
+    """F.marginSoftmaxLoss (ArcFace / CosFace / sub-center / NormalizedSoftmax with label smoothing):
+    the plain-torch reference margin_loss of test/parity/modules.py (insightface, OML, PML)."""
+    from modules import margin_loss
+    cases = []
+    for options in [{}, {"easyMargin": True, "reduction": "sum"}, {"smoothingEpsilon": 0.1, "reduction": "none"},
+                    {"kind": "cosface", "smoothingEpsilon": 0.2, "smoothingSpread": "others"},
+                    {"subCenters": 3, "m": 0.3, "s": 30.0}, {"kind": "normsoftmax", "temperature": 0.1}]:
+        g = gen(17)
+        k = options.get("subCenters", 1)
+        x, w = torch.randn(6, 4, generator=g), torch.randn(5 * k, 4, generator=g)
+        labels = torch.tensor([0, 1, 4, 2, 3, 1])
+        fn = lambda a, b, reduction: margin_loss(a, labels, b, {**options, "reduction": reduction})
+        cases.append(run_case(case_name(options) or "arcface defaults", options, [("input", x), ("labels", labels), ("weight", w)],
+                              {"input", "weight"}, lambda a, _y, b, reduction: fn(a, b, reduction)))
+    return unique_names(cases)
 
 
 def main():

@@ -21,6 +21,24 @@
   phi = cos(theta + m) on the target class, falling back to cos - mm (mm = sin(pi - m) * m) where
   cos <= th = cos(pi - m), or to cos where cos <= 0 with easy_margin; cross_entropy(s * logits).
   Gradients w.r.t. x and W by autograd.
+- marginSoftmax: the fused family against references written here in plain torch:
+  * ArcFace as above, plus OML's label smoothing (oml/functional/label_smoothing.py semantics:
+    (1 - eps) one-hot + eps / n over all classes, or over the target's category when
+    label2category is given; fast-reid's eps / (C - 1) to the other classes as 'others') and
+    cross-entropy against the smoothed targets;
+  * CosFace (Wang et al., CVPR 2018; pytorch-metric-learning's CosFaceLoss): s * (cos - m);
+  * Sub-center ArcFace (Deng et al., ECCV 2020; insightface's layout: weight [C * k, d], cosine
+    viewed [B, C, k], max over k), then ArcFace;
+  * NormalizedSoftmax (Zhai & Wu, BMVC 2019; pytorch-metric-learning): cross_entropy(cos / T);
+  * ArcFaceLossWithMLP (OML): Linear -> ReLU -> Linear projector, then ArcFace;
+  each with loss, gradients w.r.t. input and every parameter, logits, and 10 steps of
+  torch.optim.SGD(momentum 0.9) on the weights (a new batch each step).
+- labelSmoothing: OML's label_smoothing, with and without categories, and fast-reid's spread.
+- oim: OIM (Xiao et al., CVPR 2017) as open-reid's OIMLoss (reid/loss/oim.py) and person_search's
+  circular queue for unlabelled samples (label -1 here): logits = scalar * x @ [lut; queue].T,
+  cross_entropy(ignore_index=-1), dL/dx with the table constant, then per sample in batch order
+  lut[y] = momentum * lut[y] + (1 - momentum) * x, lut[y] /= ||lut[y]||, or queue[head] = x.
+  Three consecutive training calls from a fixed table.
 - randn: torch.randn(numClasses, featDim) after torch.manual_seed(seed) (the centres' init).
 """
 import json
@@ -182,6 +200,174 @@ def F_logits(x, weight, s):
     return F.linear(F.normalize(x), F.normalize(weight)) * s
 
 
+def smooth_targets(labels, num_classes, eps, categories=None, spread="all"):
+    """OML's label_smoothing (spread 'all') and fast-reid's eps / (n - 1) (spread 'others')."""
+    one_hot = torch.nn.functional.one_hot(labels, num_classes).double()
+    if categories is None:
+        support = torch.ones_like(one_hot)
+    else:
+        support = (categories[labels].unsqueeze(1) == categories.unsqueeze(0)).double()
+    if spread == "others":
+        support = support - one_hot
+    n = support.sum(1, keepdim=True)
+    q = one_hot * (1 - eps) + support * eps / n.clamp(min=1)
+    return torch.where(n > 0, q, one_hot)
+
+
+def margin_logits(x, labels, weight, o):
+    import math
+    import torch.nn.functional as F
+    kind, k = o.get("kind", "arcface"), o.get("subCenters", 1)
+    cosine = F.linear(F.normalize(x), F.normalize(weight))
+    if k > 1:
+        cosine = cosine.view(x.shape[0], -1, k).max(dim=2)[0]
+    one_hot = torch.zeros_like(cosine).scatter_(1, labels.view(-1, 1), 1.0)
+    target = (cosine * one_hot).sum(dim=1, keepdim=True)
+    if kind == "cosface":
+        phi, s = target - o.get("m", 0.35), o.get("s", 64.0)
+    elif kind == "normsoftmax":
+        phi, s = target, 1.0 / o.get("temperature", 0.05)
+    else:
+        m, s = o.get("m", 0.5), o.get("s", 64.0)
+        sine = torch.sqrt((1.0 - target * target).clamp(1e-12, 1))
+        phi = target * math.cos(m) - sine * math.sin(m)
+        if o.get("easyMargin", False):
+            phi = torch.where(target > 0, phi, target)
+        else:
+            phi = torch.where(target > math.cos(math.pi - m), phi, target - math.sin(math.pi - m) * m)
+    return (one_hot * phi + (1.0 - one_hot) * cosine) * s, cosine * s
+
+
+def margin_loss(x, labels, weight, o):
+    logits, _ = margin_logits(x, labels, weight, o)
+    eps = o.get("smoothingEpsilon", 0.0)
+    cats = o.get("label2category")
+    q = smooth_targets(labels, logits.shape[1], eps, None if cats is None else torch.tensor(cats),
+                       o.get("smoothingSpread", "all")).to(logits.dtype)
+    losses = -(q * logits.log_softmax(1)).sum(1)
+    reduction = o.get("reduction", "mean")
+    return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
+
+
+MARGIN_CASES = [
+    ("ArcFaceLoss", "arcface smoothing 0.1", {"smoothingEpsilon": 0.1}),
+    ("ArcFaceLoss", "arcface smoothing 0.2 in categories", {"smoothingEpsilon": 0.2, "label2category": [0, 0, 1, 1, 1, 2]}),
+    ("ArcFaceLoss", "arcface smoothing 0.2 others (fast-reid), sum", {"smoothingEpsilon": 0.2, "smoothingSpread": "others", "reduction": "sum"}),
+    ("ArcFaceLoss", "arcface easyMargin m 0.3 s 30", {"easyMargin": True, "m": 0.3, "s": 30.0}),
+    ("CosFaceLoss", "cosface defaults", {"kind": "cosface"}),
+    ("CosFaceLoss", "cosface m 0.2 s 16 smoothing in categories", {"kind": "cosface", "m": 0.2, "s": 16.0, "smoothingEpsilon": 0.1, "label2category": [0, 1, 0, 1, 0, 1]}),
+    ("SubCenterArcFaceLoss", "subcenter k 3", {"subCenters": 3}),
+    ("SubCenterArcFaceLoss", "subcenter k 2 m 0.2 s 10", {"subCenters": 2, "m": 0.2, "s": 10.0}),
+    ("NormalizedSoftmaxLoss", "normsoftmax defaults", {"kind": "normsoftmax"}),
+    ("NormalizedSoftmaxLoss", "normsoftmax temperature 0.5 smoothing", {"kind": "normsoftmax", "temperature": 0.5, "smoothingEpsilon": 0.3}),
+    ("ArcFaceLossWithMLP", "arcface with MLP [7, 5]", {"mlpFeatures": [7, 5], "s": 16.0}),
+]
+
+
+def module_options(o):
+    """The module's options: `kind` picks the class, the rest passes through."""
+    return {key: value for key, value in o.items() if key != "kind"}
+
+
+def margin_cases():
+    cases = []
+    for module, name, o in MARGIN_CASES:
+        g = torch.Generator().manual_seed(31)
+        num_classes, in_features, batch = 6, 4, 8
+        k = o.get("subCenters", 1)
+        layers = []
+        features = in_features
+        for width in o.get("mlpFeatures", []):
+            layers += [torch.randn(width, features, generator=g) * 0.5, torch.randn(width, generator=g) * 0.1]
+            features = width
+        weight = torch.randn(num_classes * k, features, generator=g)
+        batches = []
+        for step in range(10):
+            x = torch.randn(batch, in_features, generator=g)
+            labels = torch.randint(0, num_classes, (batch,), generator=g)
+            if step == 0 and not layers:
+                labels[:3] = torch.tensor([2, 1, 4])
+                x[0] = -2 * weight[2 * k]     # theta + m > pi for ArcFace (cos = -1 for k = 1)
+                x[1] = 3 * weight[1 * k]      # cos = 1: the clamp keeps the gradient finite
+            batches.append((x, labels))
+        params = [t.clone().requires_grad_() for t in layers + [weight]]
+        opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+        first = None
+        for step, (x, labels) in enumerate(batches):
+            opt.zero_grad()
+            xi = x.clone().requires_grad_()
+            h = xi
+            for i in range(0, len(layers), 2):
+                h = torch.nn.functional.linear(h, params[i], params[i + 1])
+                if i + 2 < len(layers):
+                    h = torch.relu(h)
+            loss = margin_loss(h, labels, params[-1], o)
+            loss.backward()
+            if step == 0:
+                names = [f"mlp.{i // 2}.{'weight' if i % 2 == 0 else 'bias'}" for i in range(len(layers))] + ["weight"]
+                first = {"loss": loss.item(), "gradInput": flat(xi.grad),
+                         "gradParams": {n: flat(p.grad) for n, p in zip(names, params)},
+                         "logits": flat(margin_logits(h.detach(), labels, params[-1].detach(), o)[1])}
+            opt.step()
+        names = [f"mlp.{i // 2}.{'weight' if i % 2 == 0 else 'bias'}" for i in range(len(layers))] + ["weight"]
+        init = {n: {"data": flat(t), "shape": list(t.shape)} for n, t in zip(names, layers + [weight])}
+        cases.append({"module": module, "name": name,
+                      "options": {"numClasses": num_classes, "inFeatures": in_features, **module_options(o)},
+                      "init": init, "inputShape": [batch, in_features],
+                      "batches": [{"input": flat(x), "labels": labels.tolist()} for x, labels in batches],
+                      **first, "final": {n: flat(p) for n, p in zip(names, params)}})
+    return cases
+
+
+def label_smoothing_cases():
+    labels = torch.tensor([0, 3, 5, 2])
+    cats = torch.tensor([0, 0, 1, 1, 1, 2])
+    out = []
+    for eps, categories, spread in [(0.2, None, "all"), (0.1, cats, "all"), (0.3, None, "others"), (0.2, cats, "others")]:
+        out.append({"labels": labels.tolist(), "numClasses": 6, "epsilon": eps,
+                    "categories": None if categories is None else categories.tolist(), "spread": spread,
+                    "targets": flat(smooth_targets(labels, 6, eps, categories, spread).float())})
+    return out
+
+
+def oim_cases():
+    import torch.nn.functional as F
+    cases = []
+    for name, o in [("scalar 10, queue 3", {"scalar": 10.0, "momentum": 0.5, "queueSize": 3}),
+                    ("defaults, sum", {"reduction": "sum"}),
+                    ("momentum 0.9, scalar 30, queue 2", {"scalar": 30.0, "momentum": 0.9, "queueSize": 2})]:
+        g = torch.Generator().manual_seed(41)
+        num_classes, feat_dim, batch = 5, 4, 6
+        lut = F.normalize(torch.randn(num_classes, feat_dim, generator=g))
+        queue = torch.zeros(o.get("queueSize", 0), feat_dim)
+        init = {"lut": {"data": flat(lut), "shape": [num_classes, feat_dim]}}
+        if queue.shape[0]:
+            queue = F.normalize(torch.randn(queue.shape[0], feat_dim, generator=g))
+            init["queue"] = {"data": flat(queue), "shape": list(queue.shape)}
+        head = 0
+        steps = []
+        scalar, momentum = o.get("scalar", 1.0), o.get("momentum", 0.5)
+        for step in range(3):
+            x = F.normalize(torch.randn(batch, feat_dim, generator=g))
+            labels = torch.tensor([[0, 2, -1, 2, 4, -1], [1, -1, 3, 3, 0, -1], [-1, 4, 4, 1, 2, 0]][step])
+            xi = x.clone().requires_grad_()
+            table = torch.cat([lut, queue]) if queue.shape[0] else lut
+            logits = scalar * xi @ table.t()
+            loss = F.cross_entropy(logits, labels, ignore_index=-1, reduction=o.get("reduction", "mean"))
+            loss.backward()
+            steps.append({"input": flat(x), "labels": labels.tolist(), "loss": loss.item(), "gradInput": flat(xi.grad)})
+            for xr, y in zip(x, labels.tolist()):
+                if y >= 0:
+                    lut[y] = momentum * lut[y] + (1 - momentum) * xr
+                    lut[y] /= lut[y].norm()
+                elif queue.shape[0]:
+                    queue[head] = xr
+                    head = (head + 1) % queue.shape[0]
+        cases.append({"name": name, "options": {"numClasses": num_classes, "featDim": feat_dim, **o}, "init": init,
+                      "inputShape": [batch, feat_dim], "steps": steps, "lut": flat(lut), "queue": flat(queue)})
+    return cases
+
+
 def randn_cases():
     out = []
     for seed, shape in [(0, [4, 3]), (7, [10, 20]), (123, [33, 17])]:
@@ -194,7 +380,8 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "fixtures", "modules", "modules.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     data = {"torch": torch.__version__, "optimizers": optimizer_cases(), "centerLoss": center_cases(),
-            "randn": randn_cases(), "arcFace": arcface_cases()}
+            "randn": randn_cases(), "arcFace": arcface_cases(), "marginSoftmax": margin_cases(),
+            "labelSmoothing": label_smoothing_cases(), "oim": oim_cases()}
     with open(out, "w") as f:
         json.dump(data, f)
 
