@@ -361,7 +361,16 @@ async function main() {
     targets,
     errors,
   };
-  const md = report.markdown(results);
+  let md = report.markdown(results);
+  // The triplet family at N = 1024, D = 512 against the ways Python writes it (bench/triplet-family.js):
+  // part of a full run, left out of --only / --quick / --no-python runs.
+  if (!args.only && !args.quick && !args.noPython) {
+    process.stderr.write('bench: triplet family (N = 1024, D = 512) ...\n');
+    const family = spawnSync(process.execPath, [path.join(__dirname, 'triplet-family.js'), '--threads', String(args.threads), '--python', args.python],
+      { encoding: 'utf8', maxBuffer: 1 << 24 });
+    results.tripletFamily = family.status === 0 ? family.stdout : `failed: ${family.stderr}`;
+    md += `\n## Batch-hard and semi-hard triplet vs the Python ways of writing them\n\n${results.tripletFamily}`;
+  }
   fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(__dirname, 'results.md'), md);
   if (rows.length) fs.writeFileSync(path.join(__dirname, 'results.svg'), report.svg(results));
