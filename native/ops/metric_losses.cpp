@@ -2,6 +2,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -204,8 +205,48 @@ at::Tensor reduceOverValid(const Mining& m, Reduction reduction) {
 
 // Counts and means of one batch's mining. `selected` marks the terms (anchors or triplets)
 // that count, `losses` / distances are 0 elsewhere.
+BatchHardStats statsFromCounts(const int64_t* c, const double* s);
+
+// The counts and sums of statsOf, read straight from CPU memory (a dozen tensor ops cost more
+// than the whole loss on a small batch).
+template <typename T>
+void countOnCpu(const at::Tensor& selected, const at::Tensor& losses, const at::Tensor& positiveDistance,
+                const at::Tensor& negativeDistance, const at::Tensor& hasPositive, const at::Tensor& hasNegative,
+                int64_t* c, double* s) {
+  const bool* sel = selected.data_ptr<bool>();
+  const bool* pos = hasPositive.data_ptr<bool>();
+  const bool* neg = hasNegative.data_ptr<bool>();
+  const T* loss = losses.data_ptr<T>();
+  const T* dp = positiveDistance.data_ptr<T>();
+  const T* dn = negativeDistance.data_ptr<T>();
+  for (int64_t i = 0; i < selected.numel(); ++i) {
+    c[0] += sel[i];
+    c[3] += sel[i] && loss[i] > T(0);
+    s[0] += static_cast<double>(dp[i]);
+    s[1] += static_cast<double>(dn[i]);
+  }
+  for (int64_t i = 0; i < hasPositive.numel(); ++i) c[1] += !pos[i];
+  for (int64_t i = 0; i < hasNegative.numel(); ++i) c[2] += !neg[i];
+}
+
 BatchHardStats statsOf(const at::Tensor& selected, const at::Tensor& losses, const at::Tensor& positiveDistance,
                        const at::Tensor& negativeDistance, const at::Tensor& hasPositive, const at::Tensor& hasNegative) {
+  const at::Tensor* all[] = {&selected, &losses, &positiveDistance, &negativeDistance, &hasPositive, &hasNegative};
+  const bool onCpu = std::all_of(std::begin(all), std::end(all), [](const at::Tensor* t) {
+    return t->is_cpu() && t->is_contiguous();
+  });
+  const at::ScalarType type = losses.scalar_type();
+  if (onCpu && selected.scalar_type() == at::kBool && hasPositive.scalar_type() == at::kBool &&
+      hasNegative.scalar_type() == at::kBool && (type == at::kFloat || type == at::kDouble) &&
+      positiveDistance.scalar_type() == type && negativeDistance.scalar_type() == type &&
+      selected.numel() == losses.numel() && losses.numel() == positiveDistance.numel() &&
+      losses.numel() == negativeDistance.numel()) {
+    int64_t c[4] = {0, 0, 0, 0};
+    double s[2] = {0, 0};
+    if (type == at::kFloat) countOnCpu<float>(selected, losses, positiveDistance, negativeDistance, hasPositive, hasNegative, c, s);
+    else countOnCpu<double>(selected, losses, positiveDistance, negativeDistance, hasPositive, hasNegative, c, s);
+    return statsFromCounts(c, s);
+  }
   const at::Tensor counts = at::stack({selected.sum(), hasPositive.logical_not().sum(),
                                        hasNegative.logical_not().sum(),
                                        selected.logical_and(losses.detach() > 0).sum()})
@@ -213,8 +254,11 @@ BatchHardStats statsOf(const at::Tensor& selected, const at::Tensor& losses, con
   const at::Tensor sums = at::stack({positiveDistance.detach().to(at::kDouble).sum(),
                                      negativeDistance.detach().to(at::kDouble).sum()})
                               .cpu();
-  const int64_t* c = counts.data_ptr<int64_t>();
-  const double* s = sums.data_ptr<double>();
+  return statsFromCounts(counts.data_ptr<int64_t>(), sums.data_ptr<double>());
+}
+
+// c: valid anchors (or triplets), without positive, without negative, active; s: distance sums.
+BatchHardStats statsFromCounts(const int64_t* c, const double* s) {
   BatchHardStats stats;
   stats.validAnchors = c[0];
   stats.anchorsWithoutPositive = c[1];
