@@ -6,51 +6,12 @@
 #include <algorithm>
 #include <atomic>
 
+#include "promise_worker.h"
+
 namespace tl::binding {
 namespace {
 
 std::atomic<int> callsInFlight{0};
-
-class LossWorker : public Napi::AsyncWorker {
- public:
-  LossWorker(Napi::Env env, LossRunner run, ResultFormat format)
-      : Napi::AsyncWorker(env, "torch-losses:loss"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        run_(std::move(run)),
-        format_(std::move(format)) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    IntraOpThreadShare share;
-    try {
-      out_ = run_();
-    } catch (...) {
-      error_ = std::current_exception();  // converted to its JS class on the JS thread
-    }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    try {
-      if (error_) rethrowAsJs(env, error_);
-      deferred_.Resolve(format_.build(env, out_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-    out_ = {};
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  LossRunner run_;
-  ResultFormat format_;
-  ops::LossOutput out_;
-  std::exception_ptr error_;
-};
 
 }  // namespace
 
@@ -71,10 +32,15 @@ IntraOpThreadShare::IntraOpThreadShare() {
 IntraOpThreadShare::~IntraOpThreadShare() { --callsInFlight; }
 
 Napi::Value queueLossWorker(Napi::Env env, LossRunner run, ResultFormat format) {
-  auto* worker = new LossWorker(env, std::move(run), std::move(format));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker<ops::LossOutput>::queue(
+      env, "torch-losses:loss",
+      [run = std::move(run)] {
+        IntraOpThreadShare share;
+        return run();
+      },
+      [format = std::move(format)](Napi::Env resultEnv, ops::LossOutput& out) -> Napi::Value {
+        return format.build(resultEnv, out);
+      });
 }
 
 }  // namespace tl::binding

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "marshal.h"
 #include "options.h"
+#include "promise_worker.h"
 
 namespace tl::binding {
 namespace {
@@ -25,37 +26,6 @@ size_t slotOf(const at::Tensor& t) {
   if (t.is_cpu()) return 0;
   return std::min<size_t>(kDeviceSlots - 1, 1 + static_cast<size_t>(std::max<int>(0, t.device().index())));
 }
-
-// Runs the device-to-host copy of toFloat32ArrayAsync() on a worker thread.
-class CopyToHostWorker : public Napi::AsyncWorker {
- public:
-  CopyToHostWorker(Napi::Env env, at::Tensor tensor)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), tensor_(std::move(tensor)) {}
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      host_ = tensor_.to(at::kCPU).contiguous();
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    try {
-      if (error_) rethrowAsJs(env, error_);
-      deferred_.Resolve(typedArrayFromTensor(env, host_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  at::Tensor tensor_, host_;
-  std::exception_ptr error_;
-};
 
 }  // namespace
 
@@ -174,9 +144,11 @@ Napi::Value TensorHandle::toTypedArray(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorHandle::toTypedArrayAsync(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    auto* worker = new CopyToHostWorker(info.Env(), live("toFloat32ArrayAsync"));
-    worker->Queue();
-    return worker->promise();
+    // The device-to-host copy runs on a worker thread.
+    return PromiseWorker<at::Tensor>::queue(
+        info.Env(), "torch-losses:toHost",
+        [tensor = live("toFloat32ArrayAsync")] { return tensor.to(at::kCPU).contiguous(); },
+        [](Napi::Env env, at::Tensor& host) { return typedArrayFromTensor(env, host); });
   });
 }
 

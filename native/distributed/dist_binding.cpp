@@ -5,11 +5,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <type_traits>
 
 #include "../binding/errors.h"
 #include "../binding/marshal.h"
+#include "../binding/promise_worker.h"
 #include "../binding/tensor_handle.h"
 #include "../common/errors.h"
 #include "process_group.h"
@@ -55,48 +57,6 @@ Napi::Value output(Napi::Env env, const at::Tensor& t, Form form) {
   return out;
 }
 
-// Waits for a collective's future on a libuv worker, then settles a Promise on the JS thread.
-template <typename T>
-class FutureWorker : public Napi::AsyncWorker {
- public:
-  using Convert = std::function<Napi::Value(Napi::Env, T&)>;
-  FutureWorker(Napi::Env env, std::future<T> future, Convert convert)
-      : Napi::AsyncWorker(env, "torch-losses:dist"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        future_(std::move(future)),
-        convert_(std::move(convert)) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      value_.emplace(future_.get());
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    try {
-      if (error_) rethrowAsJs(env, error_);
-      deferred_.Resolve(convert_(env, *value_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::future<T> future_;
-  Convert convert_;
-  std::optional<T> value_;
-  std::exception_ptr error_;
-};
-
 // A future<void> as a future<bool>, so that one worker template serves every call.
 std::future<bool> asValue(std::future<void> done) {
   return std::async(std::launch::deferred, [done = std::move(done)]() mutable {
@@ -105,17 +65,18 @@ std::future<bool> asValue(std::future<void> done) {
   });
 }
 
-// Sync: wait here and convert. Async: a Promise settled by a FutureWorker.
+// Sync: wait here and convert. Async: a libuv worker waits for the collective's future, then the
+// Promise settles on the JS thread.
 template <typename T>
-Napi::Value settle(Napi::Env env, bool async, std::future<T> future, typename FutureWorker<T>::Convert convert) {
+Napi::Value settle(Napi::Env env, bool async, std::future<T> future,
+                   typename PromiseWorker<T>::Settle convert) {
   if (!async) {
     T value = future.get();
     return convert(env, value);
   }
-  auto* worker = new FutureWorker<T>(env, std::move(future), std::move(convert));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  // std::function needs a copyable callable: the move-only future is shared.
+  auto shared = std::make_shared<std::future<T>>(std::move(future));
+  return PromiseWorker<T>::queue(env, "torch-losses:dist", [shared] { return shared->get(); }, std::move(convert));
 }
 
 bool isAsync(const Napi::CallbackInfo& info) { return info.Data() != nullptr; }
