@@ -186,3 +186,32 @@ describe('pair and triplet losses on (N, D) rows: fused CPU kernel = autograd pa
     }
   });
 });
+
+test.each(['none', 'mean', 'sum'])('crossEntropyLoss with NaN / ±Inf scores propagates them as PyTorch does (%s)', (reduction) => {
+  // The vectorized row kernel clamps its exp; rows with non-finite scores take the exact path.
+  const scores = [Number.NaN, 1, 2, Infinity, 0, 1, -Infinity, 0, 1, 0.5, -0.5, 3];
+  for (const Type of [Float32Array, Float64Array]) {
+    const input = { data: Type.from(scores), shape: [4, 3] };
+    const target = Int32Array.from([1, 0, 2, 2]);
+    for (const opts of [{ reduction }, { reduction, labelSmoothing: 0.2 }]) {
+      const fused = binding.crossEntropyLoss(input, target, opts);
+      const reference = binding.crossEntropyLoss(input, target, { ...opts, _referenceKernels: true });
+      expectSameValues([fused.loss], [reference.loss], 1e-5, `${Type.name} loss`);
+      if (reference.losses) expectSameValues(fused.losses!, reference.losses, 1e-5, `${Type.name} losses`);
+      expectSameValues(fused.grad.input, reference.grad.input, 1e-5, `${Type.name} grad`);
+    }
+  }
+});
+
+test('crossEntropyLoss on 512 x 1000 scores (the vectorized row kernel) = the autograd path', () => {
+  const n = 512;
+  const c = 1000;
+  const data = new Float32Array(n * c).map((_, i) => Math.sin(i * 0.7) * 8);
+  const target = Int32Array.from({ length: n }, (_, i) => (i * 37) % c);
+  for (const opts of [{}, { labelSmoothing: 0.1 }, { weight: { data: new Float32Array(c).map((_, i) => 0.5 + (i % 3)), shape: [c] } }]) {
+    const fused = binding.crossEntropyLoss({ data, shape: [n, c] }, target, opts);
+    const reference = binding.crossEntropyLoss({ data, shape: [n, c] }, target, { ...opts, _referenceKernels: true });
+    expectSameValues([fused.loss], [reference.loss], 1e-5, 'loss');
+    expectSameValues(fused.grad.input, reference.grad.input, 1e-4, 'grad');
+  }
+});

@@ -120,7 +120,7 @@ LossOutput crossEntropyLoss(const at::Tensor& input, const at::Tensor& target,
   }
   const at::Tensor labels = checkedLabels(target, indexShape(input), 0, classes, o.ignoreIndex, "class indices");
   const cpu::ClassIndexOptions kernelOptions{o.weight, o.ignoreIndex, o.labelSmoothing, o.reduction};
-  if (scalarMathPays(input) && cpu::classIndexKernelApplies(input, labels, kernelOptions)) {
+  if (cpu::classIndexKernelApplies(input, labels, kernelOptions)) {  // vectorized exp: any size
     return cpu::crossEntropyKernel(input, labels, kernelOptions, needGrad);
   }
   return lossWithAutograd({input}, o.reduction, needGrad, [&](const std::vector<at::Tensor>& x) {

@@ -8,6 +8,7 @@
 
 #include "../kernel_choice.h"
 #include "row_losses.h"
+#include "vector_math.h"
 
 namespace tl::ops::cpu {
 namespace {
@@ -42,6 +43,96 @@ double summedRowWeights(const std::vector<double>& rowWeight) {
   return sum;
 }
 
+// One row of the cross-entropy: its loss and, given g, its gradient written there. d loss / d x_j
+// = (1 - eps) w_t (p_j - [j = t]) + (eps / C) (W p_j - w_j), W the sum of the class weights.
+template <typename T>
+struct CrossEntropyRow {
+  const T* x;
+  int64_t classes, target;
+  const T* weight;  // (C) or nullptr
+  double targetWeight, weightTotal, smoothing, gradScale;
+
+  T classWeight(int64_t c) const { return weight ? weight[c] : T(1); }
+
+  // Whether every score is finite (x - x is 0 then, NaN otherwise): the vectorized version's
+  // clamped exp would turn NaN / Inf into 0 where PyTorch propagates them.
+  TL_VECTORIZE bool finite() const {
+    T check = 0;
+#pragma omp simd reduction(+ : check)
+    for (int64_t c = 0; c < classes; ++c) check += x[c] - x[c];
+    return check == T(0);
+  }
+
+  // In T, with the branch-free exp the compiler vectorizes; g first holds exp(x_j - max).
+  TL_VECTORIZE double vectorized(T* g) const {
+    T top = x[0];
+#pragma omp simd reduction(max : top)
+    for (int64_t c = 0; c < classes; ++c) top = x[c] > top ? x[c] : top;
+    T sum = 0;
+    if (g) {
+#pragma omp simd reduction(+ : sum)
+      for (int64_t c = 0; c < classes; ++c) sum += (g[c] = expNonPositive(x[c] - top));
+    } else {
+#pragma omp simd reduction(+ : sum)
+      for (int64_t c = 0; c < classes; ++c) sum += expNonPositive(x[c] - top);
+    }
+    const double lse = static_cast<double>(top) + std::log(static_cast<double>(sum));
+    double loss = -(1 - smoothing) * targetWeight * (static_cast<double>(x[target]) - lse);
+    if (smoothing > 0) {  // (eps / C) * -sum_j w_j logp_j = (eps / C) (W lse - sum_j w_j x_j)
+      T weighted = 0;
+#pragma omp simd reduction(+ : weighted)
+      for (int64_t c = 0; c < classes; ++c) weighted += classWeight(c) * x[c];
+      loss += smoothing / static_cast<double>(classes) * (weightTotal * lse - static_cast<double>(weighted));
+    }
+    if (!g) return loss;
+    const T inverseSum = T(1) / sum;
+    const T nllFactor = static_cast<T>((1 - smoothing) * targetWeight * gradScale);
+    if (smoothing > 0) {
+      const T smoothFactor = static_cast<T>(smoothing / static_cast<double>(classes) * gradScale);
+      const T total = static_cast<T>(weightTotal);
+#pragma omp simd
+      for (int64_t c = 0; c < classes; ++c) {
+        const T p = g[c] * inverseSum;
+        g[c] = nllFactor * p + smoothFactor * (total * p - classWeight(c));
+      }
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < classes; ++c) g[c] = nllFactor * (g[c] * inverseSum);
+    }
+    g[target] -= nllFactor;
+    return loss;
+  }
+
+  // In double with std::exp, for rows holding NaN or Inf (PyTorch's propagation).
+  double exact(T* g) const {
+    double maxScore = x[0];
+    for (int64_t c = 1; c < classes; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
+    double expSum = 0;
+    for (int64_t c = 0; c < classes; ++c) {
+      const double e = std::exp(static_cast<double>(x[c]) - maxScore);
+      expSum += e;
+      if (g) g[c] = static_cast<T>(e);
+    }
+    const double lse = maxScore + std::log(expSum);
+    double loss = -(1 - smoothing) * targetWeight * (static_cast<double>(x[target]) - lse);
+    if (smoothing > 0) {
+      double weightedLogp = 0;
+      for (int64_t c = 0; c < classes; ++c) weightedLogp += classWeight(c) * (static_cast<double>(x[c]) - lse);
+      loss -= smoothing / static_cast<double>(classes) * weightedLogp;
+    }
+    if (!g) return loss;
+    const double nllFactor = (1 - smoothing) * targetWeight * gradScale;
+    const double smoothFactor = smoothing / static_cast<double>(classes) * gradScale;
+    for (int64_t c = 0; c < classes; ++c) {
+      const double p = static_cast<double>(g[c]) / expSum;
+      double d = nllFactor * (p - (c == target ? 1.0 : 0.0));
+      if (smoothing > 0) d += smoothFactor * (weightTotal * p - classWeight(c));
+      g[c] = static_cast<T>(d);
+    }
+    return loss;
+  }
+};
+
 template <typename T>
 LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const ClassIndexOptions& o, bool needGrad) {
   at::Tensor grad = needGrad ? outputLike(input) : at::Tensor();
@@ -64,34 +155,8 @@ LossOutput crossEntropy(const at::Tensor& input, const at::Tensor& labels, const
         if (g) std::fill(g, g + C, T(0));
         continue;
       }
-      const T* x = rows.x + i * C;
-      // log-sum-exp with the max shift; logp_j = x_j - lse. The gradient row holds exp(x_j - max).
-      double maxScore = x[0];
-      for (int64_t c = 1; c < C; ++c) maxScore = std::max(maxScore, static_cast<double>(x[c]));
-      double expSum = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        const double e = std::exp(static_cast<double>(x[c]) - maxScore);
-        expSum += e;
-        if (g) g[c] = static_cast<T>(e);
-      }
-      const double lse = maxScore + std::log(expSum);
-      double loss = -(1 - smoothing) * rows.rowWeight[i] * (static_cast<double>(x[target]) - lse);
-      if (smoothing > 0) {  // (eps / C) * -sum_j w_j logp_j
-        double weightedLogp = 0;
-        for (int64_t c = 0; c < C; ++c) weightedLogp += rows.classWeight(c) * (static_cast<double>(x[c]) - lse);
-        loss -= smoothing / static_cast<double>(C) * weightedLogp;
-      }
-      rows.loss[i] = loss;
-      if (!g) continue;
-      // d loss_i / d x_ij = (1 - eps) w_t (p_j - [j = t]) + (eps / C) (W p_j - w_j), W = sum_j w_j.
-      const double nllFactor = (1 - smoothing) * rows.rowWeight[i] * gradScale;
-      const double smoothFactor = smoothing / static_cast<double>(C) * gradScale;
-      for (int64_t c = 0; c < C; ++c) {
-        const double p = static_cast<double>(g[c]) / expSum;
-        double d = nllFactor * (p - (c == target ? 1.0 : 0.0));
-        if (smoothing > 0) d += smoothFactor * (weightTotal * p - rows.classWeight(c));
-        g[c] = static_cast<T>(d);
-      }
+      const CrossEntropyRow<T> row{rows.x + i * C, C, target, rows.weight, rows.rowWeight[i], weightTotal, smoothing, gradScale};
+      rows.loss[i] = row.finite() ? row.vectorized(g) : row.exact(g);
     }
   });
   LossOutput out;
