@@ -5,15 +5,8 @@
 import { F } from '../lib';
 import { loadBinding } from '../lib/native';
 import type { LossResult, TensorInput } from '../lib/types';
+import { mulberry32 } from './helpers/fuzz-tools';
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randn(rand: () => number, n: number): Float64Array {
   const out = new Float64Array(n);

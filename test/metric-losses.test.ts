@@ -11,15 +11,8 @@ import type { BatchHardTripletLossOptions, BatchHardTripletLossResult, Embedding
 import { loadBinding } from '../lib/native';
 import { FIXTURES, type ParityCase, type ParityFile } from '../lib/parity';
 import { expectError } from './helpers/assertions';
+import { mulberry32 } from './helpers/fuzz-tools';
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(7);
 const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 

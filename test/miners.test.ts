@@ -14,19 +14,12 @@ import type { BatchHardTripletStats, EmbeddingDistance, MinedTriplets, TripletLo
 import { loadBinding } from '../lib/native';
 import { checkCase, findPython, FIXTURES, type ParityFile } from '../lib/parity';
 import { expectError } from './helpers/assertions';
+import { mulberry32 } from './helpers/fuzz-tools';
 
 const binding = loadBinding();
 const DISTANCES: EmbeddingDistance[] = ['euclidean', 'squaredEuclidean', 'cosine', 'dot'];
 const REFERENCE = path.join(__dirname, 'parity', 'triplet_reference.py');
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(11);
 const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 

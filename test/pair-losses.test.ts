@@ -10,6 +10,7 @@ import { F, nn, tensor } from '../lib';
 import type { LabelsInput, PairLossStats, TensorInput } from '../lib';
 import { checkCase, compare, findPython, generateLive, readFixtures, type ParityCase, type ParityFile } from '../lib/parity';
 import { expectError } from './helpers/assertions';
+import { mulberry32 } from './helpers/fuzz-tools';
 
 type Emb = { data: Float32Array | Float64Array; shape: number[] };
 type Stats = PairLossStats & Record<string, number>;
@@ -30,14 +31,6 @@ const call = (name: LossName, e: TensorInput, labels: LabelsInput, options: Reco
   fn(name)(e, labels, { ...REQUIRED[name], ...options });
 const SIMILARITY_LOSSES: LossName[] = ['circleLoss', 'multiSimilarityLoss', 'ntXentLoss', 'supConLoss'];
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(11);
 const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 

@@ -4,15 +4,11 @@
  * very same batches and do the very same arithmetic. Plain JavaScript: the ranks are plain `node`.
  */
 
-function mulberry32(state) {
-  state >>>= 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+// The package's own seeded generator (lib/random.ts).
+const { Random } = require('../../dist/random');
+function mulberry32(seed) {
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 const SIZES = { inputDim: 6, dim: 4, classes: 5 };

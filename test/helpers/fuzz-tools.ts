@@ -4,16 +4,12 @@
  * by the native addon belong to Node's main context, so `e instanceof TypeError` is false there).
  */
 
-/** mulberry32: a tiny, fast, seedable 32-bit PRNG. Returns floats in [0, 1). */
+import { Random } from '../../lib/random';
+
+/** mulberry32 (the package's own seeded generator, lib/random.ts): floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 export class Rng {

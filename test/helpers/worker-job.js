@@ -13,15 +13,11 @@ const { parentPort, workerData } = require('worker_threads');
 const { distIndex, seed, count, id, mode } = workerData;
 const tl = require(distIndex);
 
-function mulberry32(state) {
-  state >>>= 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+// The package's own seeded generator (lib/random.ts, compiled next to the index).
+const { Random } = require(require('path').join(require('path').dirname(distIndex), 'random'));
+function mulberry32(seed) {
+  const random = new Random(seed);
+  return () => random.next();
 }
 const random = mulberry32(seed);
 const int = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
