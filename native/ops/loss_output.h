@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tl::ops {
@@ -20,6 +21,10 @@ enum class Reduction { None, Mean, Sum };
 // kernels, which then leave `loss` undefined for Mean/Sum: a 0-dim tensor costs more than the
 // whole loss on small inputs. Consumers read lossTotal(out).
 struct LossOutput {
+  LossOutput() = default;
+  LossOutput(at::Tensor lossValue, std::vector<at::Tensor> gradients = {})  // NOLINT: {loss, grads}
+      : loss(std::move(lossValue)), grads(std::move(gradients)) {}
+
   at::Tensor loss;
   std::vector<at::Tensor> grads;
   std::optional<double> total;
