@@ -3,7 +3,7 @@
  * AddonState per environment), clean teardown when workers exit or are terminated, and loading
  * the package again after jest resets its module registry.
  *
- * Workers load the compiled package (dist/index.js): build it with `npm run build:ts` (npm test
+ * Workers load the compiled package (dist/index.js): build it with `npm run build` (npm test
  * does it in `pretest`).
  */
 import * as fs from 'fs';
@@ -70,7 +70,7 @@ const EXPECTED_CHECKS = {
 
 beforeAll(() => {
   if (!fs.existsSync(DIST_INDEX)) {
-    throw new Error(`${DIST_INDEX} is missing: workers load the compiled package; run \`npm run build:ts\` first`);
+    throw new Error(`${DIST_INDEX} is missing: workers load the compiled package; run \`npm run build\` first`);
   }
 });
 
