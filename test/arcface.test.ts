@@ -6,18 +6,9 @@
  */
 import { manualSeed, nn } from '../lib';
 import { moduleFixtures } from './module-fixtures';
-import { expectError, f32 } from './helpers/assertions';
+import { expectError, f32, expectClose } from './helpers/assertions';
 
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = 1e-5, rel = 1e-4) {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= abs + rel * Math.abs(expected[i]))) {
-      throw new Error(`entry ${i}: ${actual[i]} vs ${expected[i]} (|diff| ${d} > ${abs} + ${rel} * |expected|)`);
-    }
-  }
-}
 
 
 interface ArcFaceCase {

@@ -5,19 +5,13 @@
  */
 import { manualSeed, nn, tensor } from '../lib';
 import { moduleFixtures } from './module-fixtures';
-import { expectError, f32 } from './helpers/assertions';
+import { expectError, f32, expectClose as expectCloseWithin } from './helpers/assertions';
 
 const TOL = { abs: 1e-5, rel: 1e-4 };
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = TOL.abs, rel = TOL.rel) {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= abs + rel * Math.abs(expected[i]))) {
-      throw new Error(`entry ${i}: ${actual[i]} vs ${expected[i]} (|diff| ${d} > ${abs} + ${rel} * |expected|)`);
-    }
-  }
-}
+// This file's default tolerance.
+const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, abs = TOL.abs, rel = TOL.rel) =>
+  expectCloseWithin(actual, expected, abs, rel);
 
 
 interface CenterCase {

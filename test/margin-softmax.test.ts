@@ -13,17 +13,8 @@ import { F, nn } from '../lib';
 import { findPython } from '../lib/parity';
 import { loadBinding } from '../lib/native';
 import { moduleFixtures } from './module-fixtures';
-import { expectError, f32 } from './helpers/assertions';
+import { expectError, f32, expectClose } from './helpers/assertions';
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = 1e-5, rel = 1e-4, what = '') {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= abs + rel * Math.abs(expected[i]))) {
-      throw new Error(`${what} entry ${i}: ${actual[i]} vs ${expected[i]} (|diff| ${d} > ${abs} + ${rel} * |expected|)`);
-    }
-  }
-}
 
 /** A seeded uniform(-1, 1) stream. */
 function random(seed: number) {

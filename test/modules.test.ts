@@ -6,18 +6,12 @@
 import { nn, TorchError } from '../lib';
 import type { OptimizerOptions } from '../lib';
 import { moduleFixtures, type OptimizerCase } from './module-fixtures';
-import { expectError, f32 } from './helpers/assertions';
+import { expectError, f32, expectClose as expectCloseWithin } from './helpers/assertions';
 
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = 1e-5, rel = 0) {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= abs + rel * Math.abs(expected[i]))) {
-      throw new Error(`entry ${i}: ${actual[i]} vs ${expected[i]} (|diff| ${d} > ${abs} + ${rel} * |expected|)`);
-    }
-  }
-}
+// This file's default tolerance.
+const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, abs = 1e-5, rel = 0) =>
+  expectCloseWithin(actual, expected, abs, rel);
 
 
 const fixtures = moduleFixtures();

@@ -17,3 +17,17 @@ export function expectError(fn: () => unknown, name: string, message: RegExp) {
   expect(caught).toBeDefined();
   expect({ name: caught!.name, message: caught!.message }).toEqual({ name, message: expect.stringMatching(message) });
 }
+
+/**
+ * Every entry of `actual` within abs + rel * |expected| of `expected` (the parity tolerance of
+ * the module tests); the error names the first entry that is not, and `what` it belongs to.
+ */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs = 1e-5, rel = 1e-4, what = '') {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= abs + rel * Math.abs(expected[i]))) {
+      throw new Error(`${what ? `${what} ` : ''}entry ${i}: ${actual[i]} vs ${expected[i]} (|diff| ${d} > ${abs} + ${rel} * |expected|)`);
+    }
+  }
+}
